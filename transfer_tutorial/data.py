@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 # %% auto #0
 __all__ = ['CALTECH101_URL', 'CALTECH101_SHA256', 'CALTECH101_EXCLUDE', 'DATA_ENV', 'SAMPLE_SHAPES', 'IMAGE_EXTENSIONS', 'SPLITS',
            'PROFILES', 'DatasetError', 'DownloadError', 'download_caltech101', 'make_sample_dataset', 'find_classes',
-           'ImageList', 'scan_image_folder', 'split_by_class', 'decode_image', 'load_image', 'make_dataset',
+           'ImageList', 'scan_image_folder', 'split_by_class', 'as_size', 'decode_image', 'load_image', 'make_dataset',
            'show_images', 'plot_class_counts', 'CourseConfig', 'course_config', 'course_images', 'course_splits']
 
 # %% ../nbs/00_data.ipynb #9e4eeb4b
@@ -296,8 +296,11 @@ def split_by_class(
     # sorted positions keep each split in class order; the pipeline shuffles the training set
     return {s: images.subset(np.sort(np.concatenate(idx)).astype(int)) for s, idx in picked.items()}
 
-# %% ../nbs/00_data.ipynb #040c3d07
-def _pair(image_size) -> tuple[int, int]:
+# %% ../nbs/00_data.ipynb #fc594cb3
+def as_size(
+    image_size,  # an int for a square, or (height, width)
+) -> tuple[int, int]:
+    "`image_size` as a (height, width) pair."
     return (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
 
 
@@ -307,7 +310,7 @@ def decode_image(
 ):
     "Decode and resize one image to float32 RGB in [0, 255]: the step `make_dataset` and `load_image` share."
     image = tf.io.decode_image(data, channels=3, expand_animations=False)
-    return tf.image.resize(image, _pair(image_size), antialias=True)
+    return tf.image.resize(image, as_size(image_size), antialias=True)
 
 
 def load_image(
@@ -333,7 +336,7 @@ def make_dataset(
     seed:int=0,  # seed of that shuffle
 ) -> tf.data.Dataset:  # batches of (images float32 [B, H, W, 3] in 0-255, labels int32 [B])
     "A `tf.data` pipeline that decodes `images` in parallel, one batch at a time."
-    size = _pair(image_size)
+    size = as_size(image_size)
     ds = tf.data.Dataset.from_tensor_slices((list(images.paths), images.labels))
     if shuffle:
         # shuffling file names is cheap, so the buffer can hold the whole list for a full shuffle
@@ -387,12 +390,12 @@ def plot_class_counts(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #8e7dfd99
+# %% ../nbs/00_data.ipynb #7e5262c4
 PROFILES = {
     "full": dict(data_dir=None, image_size=224, batch_size=32, backbone="vgg16", weights="imagenet",
                  epochs=10, fine_tune_epochs=5, sample=None),
     "smoke": dict(data_dir=None, image_size=64, batch_size=16, backbone="vgg16", weights=None,
-                  epochs=3, fine_tune_epochs=1, sample=dict(n_classes=4, images_per_class=30, image_size=96, seed=0)),
+                  epochs=12, fine_tune_epochs=1, sample=dict(n_classes=4, images_per_class=30, image_size=96, seed=0)),
 }
 _ENV = {  # environment variable: field it sets (full profile only)
     DATA_ENV: "data_dir",
