@@ -43,7 +43,7 @@ def pick_distribution_strategy(
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
 
-# %% ../nbs/04_cli.ipynb #01c568b2
+# %% ../nbs/04_cli.ipynb #698c60a2
 STRATEGIES = ("scratch", "features", "finetune")
 
 
@@ -79,13 +79,14 @@ def run_course(
     data = lambda name, shuffle=False: make_dataset(splits[name], config.image_size, batch_size, shuffle=shuffle, seed=config.seed)
     results, histories, evaluations = {}, {}, {}
 
-    def record(name, model, history, seconds, evaluation):
+    def record(name, model, history, seconds, evaluation, seconds_by_step=None):
         histories[name], evaluations[name] = history, evaluation
         save_model(model, out / f"{name}.keras", class_names)
         _save_figure(plot_confusion_matrix(evaluation), out / f"confusion_{name}.png")
         _save_figure(plot_top_losses(evaluation), out / f"top_losses_{name}.png")
         results[name] = dict(test_accuracy=evaluation.accuracy, test_loss=evaluation.loss, epochs=len(history.history["loss"]),
-                             training_seconds=seconds, most_confused=most_confused(evaluation, 5))
+                             training_seconds=seconds, seconds_by_step=seconds_by_step or {"training": seconds},
+                             most_confused=most_confused(evaluation, 5))
 
     if "scratch" in strategies:
         keras.utils.set_random_seed(config.seed)
@@ -103,7 +104,7 @@ def run_course(
             # the test features are already computed: evaluate the head on them instead of re-running the backbone
             test_features, _ = run["features"]["test"]
             evaluation = Evaluation(np.asarray(run["head"].predict(test_features, verbose=0), np.float64), splits["test"])
-            record("features", run["model"], run["history"], feature_seconds, evaluation)
+            record("features", run["model"], run["history"], feature_seconds, evaluation, run["seconds"])
         if "finetune" in strategies:
             model = run["model"]
             with distribution.scope():
@@ -111,18 +112,20 @@ def run_course(
                 compile_classifier(model, learning_rate=1e-5)
             history = fit_classifier(model, data("train", True), data("val"), config.fine_tune_epochs, verbose=verbose)
             record("finetune", model, history, feature_seconds + sum(history.history["seconds"]),
-                   evaluate_model(model, splits["test"], batch_size))
+                   evaluate_model(model, splits["test"], batch_size),
+                   {**run["seconds"], "fine_tune": sum(history.history["seconds"])})
 
     _save_figure(plot_history(histories), out / "curves.png")
     metrics = dict(
         config={k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()},
         classes=len(class_names), images={name: len(split) for name, split in splits.items()},
-        distribution=dict(strategy=type(distribution).__name__, replicas=distribution.num_replicas_in_sync),
+        distribution=dict(strategy="default" if type(distribution).__name__.startswith("_Default") else type(distribution).__name__,
+                          replicas=distribution.num_replicas_in_sync),
         results=results)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     return metrics
 
-# %% ../nbs/04_cli.ipynb #7266f743
+# %% ../nbs/04_cli.ipynb #e23a6aa3
 BACKBONE_NAMES = ["efficientnetv2b0", "mobilenet_v2", "resnet50", "vgg16"]  # the keys of transfer.BACKBONES; a test keeps them equal
 
 
@@ -134,6 +137,7 @@ def start_tensorflow_quietly():
         import tensorflow as tf
         import keras  # noqa: F401
         tf.config.list_logical_devices()
+        tf.get_logger().setLevel("ERROR")  # e.g. tf.function retracing notes, which a command-line user cannot act on
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -202,8 +206,8 @@ def _summary(metrics: dict, out) -> str:
     c = metrics["config"]
     head = (f"{metrics['classes']} classes, {sum(metrics['images'].values()):,} images "
             f"({', '.join(f'{k} {v:,}' for k, v in metrics['images'].items())}); backbone {c['backbone']}, "
-            f"weights {c['weights']}, {c['image_size']} px; {metrics['distribution']['strategy']} "
-            f"x{metrics['distribution']['replicas']}")
+            f"weights {c['weights']}, {c['image_size']} px; distribution: {metrics['distribution']['strategy']} strategy, "
+            f"{metrics['distribution']['replicas']} replica(s)")
     table = results_table(rows, ("model", "test accuracy", "epochs", "training seconds", "most confused"))
     return f"{head}\n\n{table}\n\nWritten to {out}: metrics.json, curves.png, confusion_*.png, top_losses_*.png, *.keras"
 
