@@ -43,7 +43,7 @@ def pick_distribution_strategy(
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
 
-# %% ../nbs/04_cli.ipynb #698c60a2
+# %% ../nbs/04_cli.ipynb #a56ca6c1
 STRATEGIES = ("scratch", "features", "finetune")
 
 
@@ -106,6 +106,8 @@ def run_course(
             evaluation = Evaluation(np.asarray(run["head"].predict(test_features, verbose=0), np.float64), splits["test"])
             record("features", run["model"], run["history"], feature_seconds, evaluation, run["seconds"])
         if "finetune" in strategies:
+            if "features" not in strategies:
+                histories["head on features"] = run["history"]  # phase one, so the curves show both phases
             model = run["model"]
             with distribution.scope():
                 unfreeze_top(model)
