@@ -16,7 +16,7 @@ from .data import as_size
 # %% auto #0
 __all__ = ['augmentation_layers', 'build_baseline', 'compile_classifier', 'EpochTimer', 'fit_classifier', 'plot_history']
 
-# %% ../nbs/01_baseline.ipynb #c4fb6e75
+# %% ../nbs/01_baseline.ipynb #a2cd6fc9
 def augmentation_layers(
     seed:int|None=None,  # seed of the random transforms
 ) -> list:
@@ -34,6 +34,8 @@ def build_baseline(
     augmentation:list|None=None,  # layers applied to the raw images first, e.g. `augmentation_layers()`
 ) -> keras.Model:  # takes raw 0-255 RGB images, returns class probabilities
     "The tutorial's small CNN, with input scaling (and optional augmentation) inside the model."
+    if min(as_size(image_size)) < 46:  # four 3x3 convolutions, each halved by pooling, need 46 pixels to leave one
+        raise ValueError(f"The baseline CNN needs images of at least 46 x 46 pixels, got {image_size}.")
     layers = keras.layers
     model = keras.Sequential(name="baseline_cnn")
     model.add(keras.Input((*as_size(image_size), 3)))
