@@ -44,7 +44,7 @@ def pick_distribution_strategy(
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
 
-# %% ../nbs/04_cli.ipynb #a56ca6c1
+# %% ../nbs/04_cli.ipynb #554bbf2b
 STRATEGIES = ("scratch", "features", "finetune")
 
 
@@ -99,7 +99,9 @@ def run_course(
     if {"features", "finetune"} & set(strategies):
         with distribution.scope():
             extractor = build_feature_extractor(config.backbone, config.weights, config.image_size)
-            run = fit_head_on_features(extractor, splits, config.epochs, config.image_size, batch_size, seed=config.seed, verbose=verbose)
+            # test features are only needed to evaluate the features strategy; fine-tuning evaluates on images
+            needed = splits if "features" in strategies else {s: splits[s] for s in ("train", "val")}
+            run = fit_head_on_features(extractor, needed, config.epochs, config.image_size, batch_size, seed=config.seed, verbose=verbose)
         feature_seconds = sum(run["seconds"].values())
         if "features" in strategies:
             # the test features are already computed: evaluate the head on them instead of re-running the backbone
