@@ -27,7 +27,7 @@ __all__ = ['CALTECH101_URL', 'CALTECH101_SHA256', 'CALTECH101_EXCLUDE', 'DATA_EN
            'MAX_IMAGE_PIXELS', 'SPLITS', 'PROFILES', 'DatasetError', 'DownloadError', 'download_caltech101',
            'make_sample_dataset', 'find_classes', 'ImageList', 'check_image', 'verify_images', 'scan_image_folder',
            'split_by_class', 'as_size', 'decode_image', 'load_image', 'make_dataset', 'show_images',
-           'plot_class_counts', 'CourseConfig', 'course_config', 'course_images', 'course_splits']
+           'plot_class_counts', 'CourseConfig', 'parse_weights', 'course_config', 'course_images', 'course_splits']
 
 # %% ../nbs/00_data.ipynb #9e4eeb4b
 CALTECH101_URL = "https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip?download=1"
@@ -444,7 +444,7 @@ def plot_class_counts(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #7e5262c4
+# %% ../nbs/00_data.ipynb #5f63fd65
 PROFILES = {
     "full": dict(data_dir=None, image_size=224, batch_size=32, backbone="vgg16", weights="imagenet",
                  epochs=10, fine_tune_epochs=5, sample=None),
@@ -474,7 +474,10 @@ class CourseConfig:
     seed: int = 0  # seed of the split and of the shuffling
 
 
-def _parse_weights(value):
+def parse_weights(
+    value,  # "imagenet", "none"/None, or the path of a weights file
+) -> str | None:
+    "Weights as the backbones take them: 'imagenet', None, or the path of a file that exists."
     if value is None or str(value).strip().lower() in ("", "none", "null"):
         return None
     if str(value).strip().lower() == "imagenet":
@@ -497,7 +500,7 @@ def course_config(
     if profile == "full":
         values.update({f: os.environ[k] for k, f in _ENV.items() if os.environ.get(k)})
     values.update(overrides)
-    values["weights"] = _parse_weights(values.get("weights"))
+    values["weights"] = parse_weights(values.get("weights"))
     if values.get("data_dir") is not None:
         values["data_dir"] = Path(values["data_dir"]).expanduser()
     return CourseConfig(profile=profile, **values)
