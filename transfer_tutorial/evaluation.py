@@ -158,7 +158,12 @@ def plot_top_losses(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/03_evaluation.ipynb #190c3b6b
+# %% ../nbs/03_evaluation.ipynb #fa84927c
+def _check_class_names(model, class_names):
+    if model.output_shape[-1] != len(class_names):
+        raise ValueError(f"The model predicts {model.output_shape[-1]} classes but {len(class_names)} class names were given.")
+
+
 def predict_image(
     model:keras.Model,  # takes raw 0-255 images, returns class probabilities
     path,  # an image file (JPEG, PNG, GIF or BMP)
@@ -166,8 +171,7 @@ def predict_image(
     k:int=5,  # how many classes to return
 ) -> list:  # [(class name, probability)], most probable first
     "Top-`k` classes of one image file."
-    if model.output_shape[-1] != len(class_names):
-        raise ValueError(f"The model predicts {model.output_shape[-1]} classes but {len(class_names)} class names were given.")
+    _check_class_names(model, class_names)
     image = load_image(path, model.input_shape[1:3])
     probabilities = np.asarray(model.predict(image[None], verbose=0)[0], dtype=np.float64)
     top = np.argsort(-probabilities, kind="stable")[:k]
@@ -198,7 +202,7 @@ def show_prediction(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/03_evaluation.ipynb #9c40ad50
+# %% ../nbs/03_evaluation.ipynb #d8a2d138
 class ModelFileError(ValueError):
     "A saved model or its class list that cannot be used; the message names the file and the fix."
 
@@ -216,8 +220,7 @@ def save_model(
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"{path}: use a file name ending in .keras (Keras' own format).")
-    if model.output_shape[-1] != len(class_names):
-        raise ValueError(f"The model predicts {model.output_shape[-1]} classes but {len(class_names)} class names were given.")
+    _check_class_names(model, class_names)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     _class_file(path).write_text(json.dumps({"class_names": list(class_names)}, indent=1))
