@@ -14,17 +14,21 @@ import numpy as np
 from .data import as_size
 
 # %% auto #0
-__all__ = ['augmentation_layers', 'build_baseline', 'compile_classifier', 'EpochTimer', 'fit_classifier', 'plot_history']
+__all__ = ['augmentation_layers', 'build_baseline', 'compile_classifier', 'EpochTimer', 'fit_classifier', 'plot_history',
+           'format_accuracy', 'show_augmentations']
 
 # %% ../nbs/01_baseline.ipynb #a2cd6fc9
 def augmentation_layers(
-    seed:int|None=None,  # seed of the random transforms
+    seed:int|None=None,  # seed of the random transforms; each layer gets its own (seed, seed + 1, seed + 2)
 ) -> list:
     "Random horizontal flips, rotations up to ±36° (a tenth of a turn) and zooms up to ±10%; active only in training."
+    # one seed shared by the three layers would make them draw the same random numbers: every flipped image
+    # would also be rotated the same way, and rotation and zoom would always move together
+    seeds = [None] * 3 if seed is None else [seed, seed + 1, seed + 2]
     return [
-        keras.layers.RandomFlip("horizontal", seed=seed),
-        keras.layers.RandomRotation(0.1, fill_mode="reflect", seed=seed),
-        keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=seed),
+        keras.layers.RandomFlip("horizontal", seed=seeds[0]),
+        keras.layers.RandomRotation(0.1, fill_mode="reflect", seed=seeds[1]),
+        keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=seeds[2]),
     ]
 
 
@@ -68,7 +72,11 @@ def compile_classifier(
 
 
 class EpochTimer(keras.callbacks.Callback):
-    "Records the wall-clock seconds of every epoch, validation included."
+    "Records the wall-clock seconds of every epoch, validation included; optionally prints one line per epoch."
+
+    def __init__(self, print_lines:bool=False):
+        super().__init__()
+        self.print_lines = print_lines
 
     def on_train_begin(self, logs=None):
         self.seconds = []
@@ -78,6 +86,9 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
+        if self.print_lines:
+            metrics = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
+            print(f"epoch {epoch + 1:>2}/{self.params['epochs']}  {self.seconds[-1]:5.1f} s  {metrics}", flush=True)
 
 
 def fit_classifier(
@@ -86,15 +97,15 @@ def fit_classifier(
     val,  # validation dataset, evaluated after every epoch
     epochs:int=10,
     patience:int|None=None,  # early stopping on validation loss after this many epochs without improvement; None: off
-    verbose="auto",  # Keras' progress display: "auto", 0, 1 or 2
+    verbose:int=2,  # 2: one line per epoch; 1: Keras' progress bars; 0: silent
 ) -> keras.callbacks.History:  # `.history` has loss, accuracy, val_loss, val_accuracy and seconds per epoch
     "Train `model`, keeping the `History` with the duration of each epoch; optionally stop early."
-    timer = EpochTimer()
+    timer = EpochTimer(print_lines=verbose == 2)
     callbacks = [timer]
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True))
     # shuffle=False: the training dataset reshuffles itself (make_dataset(shuffle=True)); Keras cannot shuffle a tf.data stream
-    history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
+    history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=1 if verbose == 1 else 0, shuffle=False)
     history.history["seconds"] = timer.seconds
     return history
 
@@ -130,5 +141,36 @@ def plot_history(
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/01_baseline.ipynb #4f0690f0
+def format_accuracy(
+    accuracy:float,  # share of correct predictions
+    n:int,  # number of images it was measured on
+) -> str:  # e.g. "92.0% ± 0.9"
+    "An accuracy in percent with its standard error √(p(1−p)/n) in percentage points."
+    return f"{accuracy:.1%} ± {100 * np.sqrt(accuracy * (1 - accuracy) / n):.1f}"
+
+# %% ../nbs/01_baseline.ipynb #56abcddb
+def show_augmentations(
+    path,  # an image file
+    augmentation:list,  # layers such as `augmentation_layers(seed)`
+    n:int=8,  # pictures: the original and n - 1 random versions
+    ncols:int=4,
+    image_size=160,  # display size
+):
+    "An image and `n - 1` random versions of it, as the augmentation layers produce them in training; returns the figure."
+    from transfer_tutorial.data import load_image
+    augment = keras.Sequential(augmentation)
+    image = load_image(path, image_size)[None]
+    versions = [image[0]] + [np.asarray(augment(image, training=True))[0] for _ in range(n - 1)]
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 * ncols, 2.5 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for k, (ax, version) in enumerate(zip(axes.flat, versions)):
+        ax.imshow(np.clip(version, 0, 255).astype(np.uint8))
+        ax.set_title("original" if k == 0 else f"random version {k}", fontsize=9)
     fig.tight_layout()
     return fig

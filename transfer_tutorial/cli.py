@@ -17,7 +17,7 @@ from pathlib import Path
 # `transfer-tutorial --help` and argument errors answer at once, before TensorFlow loads (several seconds).
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'BACKBONE_NAMES', 'pick_distribution_strategy', 'run_course', 'start_tensorflow_quietly', 'main', 'cli']
+__all__ = ['STRATEGIES', 'pick_distribution_strategy', 'run_course', 'start_tensorflow_quietly', 'main', 'cli']
 
 # %% ../nbs/04_cli.ipynb #506c4fa8
 def _tpu_attached() -> bool:
@@ -58,16 +58,15 @@ def run_course(
     config,  # a `CourseConfig`, from `course_config`
     strategies=STRATEGIES,  # any of "scratch", "features", "finetune"
     out="transfer_tutorial_run",  # folder for metrics, pictures and models (created)
-    verbose=1,  # Keras progress display: 0, 1 (bars) or 2 (a line per epoch)
+    verbose=2,  # Keras progress display: 0 (silent), 1 (bars) or 2 (a line per epoch)
 ) -> dict:  # the content of metrics.json
     "Train, evaluate and save the requested strategies; write metrics.json and pictures to `out`."
+    import dataclasses
     import keras
-    import numpy as np
-    from transfer_tutorial.data import course_splits, make_dataset
+    from transfer_tutorial.data import course_datasets, course_splits
     from transfer_tutorial.baseline import build_baseline, compile_classifier, fit_classifier, plot_history
-    from transfer_tutorial.transfer import build_feature_extractor, fit_head_on_features, unfreeze_top
-    from transfer_tutorial.evaluation import (Evaluation, evaluate_model, most_confused, plot_confusion_matrix,
-                                              plot_top_losses, save_model)
+    from transfer_tutorial.transfer import build_feature_extractor, fine_tune, fit_head_on_features
+    from transfer_tutorial.evaluation import evaluate_model, most_confused, plot_confusion_matrix, plot_top_losses, save_model
     unknown = set(strategies) - set(STRATEGIES)
     if unknown:
         raise ValueError(f"Unknown strategy {sorted(unknown)}; choose from {list(STRATEGIES)}.")
@@ -76,24 +75,26 @@ def run_course(
     splits = course_splits(config)
     class_names = splits["train"].class_names
     distribution = pick_distribution_strategy()
-    batch_size = config.batch_size * distribution.num_replicas_in_sync
-    data = lambda name, shuffle=False: make_dataset(splits[name], config.image_size, batch_size, shuffle=shuffle, seed=config.seed)
-    results, histories, evaluations = {}, {}, {}
+    batch_size = config.batch_size * distribution.num_replicas_in_sync  # config.batch_size is per device
+    data = course_datasets(dataclasses.replace(config, batch_size=batch_size), splits)
+    results, histories = {}, {}
 
     def record(name, model, history, seconds, evaluation, seconds_by_step=None):
-        histories[name], evaluations[name] = history, evaluation
+        histories[name] = history
         save_model(model, out / f"{name}.keras", class_names)
         _save_figure(plot_confusion_matrix(evaluation), out / f"confusion_{name}.png")
         _save_figure(plot_top_losses(evaluation), out / f"top_losses_{name}.png")
-        results[name] = dict(test_accuracy=evaluation.accuracy, test_loss=evaluation.loss, epochs=len(history.history["loss"]),
-                             training_seconds=seconds, seconds_by_step=seconds_by_step or {"training": seconds},
-                             most_confused=most_confused(evaluation, 5))
+        results[name] = dict(val_accuracy=history.history["val_accuracy"][-1], test_accuracy=evaluation.accuracy,
+                             test_accuracy_standard_error=float((evaluation.accuracy * (1 - evaluation.accuracy) / len(evaluation.labels)) ** 0.5),
+                             test_mean_class_accuracy=evaluation.mean_class_accuracy, test_loss=evaluation.loss,
+                             epochs=len(history.history["loss"]), training_seconds=seconds,
+                             seconds_by_step=seconds_by_step or {"training": seconds}, most_confused=most_confused(evaluation, 5))
 
     if "scratch" in strategies:
         keras.utils.set_random_seed(config.seed)
         with distribution.scope():
             model = compile_classifier(build_baseline(len(class_names), config.image_size))
-        history = fit_classifier(model, data("train", True), data("val"), config.epochs, verbose=verbose)
+        history = fit_classifier(model, data["train"], data["val"], config.epochs, verbose=verbose)
         record("scratch", model, history, sum(history.history["seconds"]), evaluate_model(model, splits["test"], batch_size))
 
     if {"features", "finetune"} & set(strategies):
@@ -105,17 +106,13 @@ def run_course(
         feature_seconds = sum(run["seconds"].values())
         if "features" in strategies:
             # the test features are already computed: evaluate the head on them instead of re-running the backbone
-            test_features, _ = run["features"]["test"]
-            evaluation = Evaluation(np.asarray(run["head"].predict(test_features, verbose=0), np.float64), splits["test"])
+            evaluation = evaluate_model(run["head"], splits["test"], batch_size, inputs=run["features"]["test"][0])
             record("features", run["model"], run["history"], feature_seconds, evaluation, run["seconds"])
         if "finetune" in strategies:
             if "features" not in strategies:
                 histories["head on features"] = run["history"]  # phase one, so the curves show both phases
             model = run["model"]
-            with distribution.scope():
-                unfreeze_top(model)
-                compile_classifier(model, learning_rate=1e-5)
-            history = fit_classifier(model, data("train", True), data("val"), config.fine_tune_epochs, verbose=verbose)
+            history = fine_tune(model, data["train"], data["val"], config.fine_tune_epochs, strategy=distribution, verbose=verbose)
             record("finetune", model, history, feature_seconds + sum(history.history["seconds"]),
                    evaluate_model(model, splits["test"], batch_size),
                    {**run["seconds"], "fine_tune": sum(history.history["seconds"])})
@@ -131,9 +128,6 @@ def run_course(
     return metrics
 
 # %% ../nbs/04_cli.ipynb #e995d05b
-BACKBONE_NAMES = ["efficientnetv2b0", "mobilenet_v2", "resnet50", "vgg16"]  # the keys of transfer.BACKBONES; a test keeps them equal
-
-
 def start_tensorflow_quietly():
     "Import TensorFlow and initialise its devices with stderr muted: its C++ start-up notes cannot be turned off otherwise."
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
@@ -155,10 +149,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _weights(value: str):
-    return None if value.lower() == "none" else value
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="transfer-tutorial", description="Transfer learning for image classification, from the transfer_tutorial course.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -170,8 +160,9 @@ def _parser() -> argparse.ArgumentParser:
     source = run.add_mutually_exclusive_group()
     source.add_argument("--data", metavar="DIR", help="images folder with one sub-folder per class, e.g. 101_ObjectCategories")
     source.add_argument("--download", action="store_true", help="download Caltech-101 (137 MB, cached in ~/.keras/datasets)")
-    run.add_argument("--backbone", choices=BACKBONE_NAMES, help="pretrained network (default: vgg16)")
-    run.add_argument("--weights", type=_weights, metavar="imagenet|none|PATH", default=argparse.SUPPRESS,
+    # checked against transfer.BACKBONES once TensorFlow is loaded: importing it here would slow down --help
+    run.add_argument("--backbone", metavar="NAME", help="pretrained network: vgg16 (default), mobilenet_v2, resnet50 or efficientnetv2b0")
+    run.add_argument("--weights", metavar="imagenet|none|PATH", default=argparse.SUPPRESS,
                      help="backbone weights (default: imagenet with data, none on the generated sample)")
     run.add_argument("--strategy", choices=[*STRATEGIES, "all"], default="all", help="what to train (default: all)")
     run.add_argument("--epochs", type=int, metavar="N", help="epochs of the baseline and of the new head (default: 10 with data)")
@@ -205,7 +196,8 @@ def _config_from(args):
 
 def _summary(metrics: dict, out) -> str:
     from transfer_tutorial.evaluation import results_table
-    rows = [{"model": name, "test accuracy": r["test_accuracy"], "epochs": r["epochs"], "training seconds": r["training_seconds"],
+    rows = [{"model": name, "test accuracy": f"{r['test_accuracy']:.1%} ± {100 * r['test_accuracy_standard_error']:.1f}",
+             "val accuracy": r["val_accuracy"], "epochs": r["epochs"], "training seconds": r["training_seconds"],
              "most confused": ", ".join(f"{a} → {p}" for a, p, _ in r["most_confused"][:2]) or "-"}
             for name, r in metrics["results"].items()]
     c = metrics["config"]
@@ -213,24 +205,27 @@ def _summary(metrics: dict, out) -> str:
             f"({', '.join(f'{k} {v:,}' for k, v in metrics['images'].items())}); backbone {c['backbone']}, "
             f"weights {c['weights']}, {c['image_size']} px; distribution: {metrics['distribution']['strategy']} strategy, "
             f"{metrics['distribution']['replicas']} replica(s)")
-    table = results_table(rows, ("model", "test accuracy", "epochs", "training seconds", "most confused"))
+    table = results_table(rows, ("model", "val accuracy", "test accuracy", "epochs", "training seconds", "most confused"))
     return f"{head}\n\n{table}\n\nWritten to {out}: metrics.json, curves.png, confusion_*.png, top_losses_*.png, *.keras"
 
 
 def main(argv:list|None=None) -> int:  # exit status
     "Entry point of the `transfer-tutorial` command."
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     # warnings (such as the list of skipped image files) as one plain line each, like the errors below
     warnings.formatwarning = lambda message, category, *rest, **kw: f"transfer-tutorial: warning: {message}\n"
     start_tensorflow_quietly()
     from transfer_tutorial.data import DatasetError, DownloadError
-    from transfer_tutorial.transfer import WeightsError
+    from transfer_tutorial.transfer import BACKBONES, WeightsError
+    if getattr(args, "backbone", None) and args.backbone not in BACKBONES:
+        parser.error(f"argument --backbone: invalid choice: {args.backbone!r} (choose from {', '.join(sorted(BACKBONES))})")
     from transfer_tutorial.evaluation import load_model, predict_image
     try:
         if args.command == "run":
             config = _config_from(args)
             strategies = STRATEGIES if args.strategy == "all" else (args.strategy,)
-            verbose = 1 if sys.stdout.isatty() else 2
+            verbose = 1 if sys.stdout.isatty() else 2  # progress bars on a terminal, one line per epoch in a log
             metrics = run_course(config, strategies, args.out, verbose=verbose)
             print(_summary(metrics, args.out))
         else:

@@ -27,7 +27,8 @@ __all__ = ['CALTECH101_URL', 'CALTECH101_SHA256', 'CALTECH101_EXCLUDE', 'DATA_EN
            'MAX_IMAGE_PIXELS', 'SPLITS', 'PROFILES', 'DatasetError', 'DownloadError', 'download_caltech101',
            'make_sample_dataset', 'find_classes', 'ImageList', 'check_image', 'verify_images', 'scan_image_folder',
            'split_by_class', 'as_size', 'decode_image', 'load_image', 'make_dataset', 'show_images',
-           'plot_class_counts', 'CourseConfig', 'parse_weights', 'course_config', 'course_images', 'course_splits']
+           'plot_class_counts', 'CourseConfig', 'parse_weights', 'course_config', 'course_images', 'course_splits',
+           'course_datasets']
 
 # %% ../nbs/00_data.ipynb #9e4eeb4b
 CALTECH101_URL = "https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip?download=1"
@@ -520,3 +521,13 @@ def course_images(config:CourseConfig) -> ImageList:
 def course_splits(config:CourseConfig) -> dict[str, ImageList]:
     "The configuration's images split 70/15/15 per class with its seed."
     return split_by_class(course_images(config), seed=config.seed)
+
+
+def course_datasets(
+    config:CourseConfig,
+    splits:dict|None=None,  # from `course_splits`; None: split here
+) -> dict[str, tf.data.Dataset]:
+    "One pipeline per split at the configuration's image size and batch size; only the training one reshuffles."
+    splits = splits if splits is not None else course_splits(config)
+    return {name: make_dataset(images, config.image_size, config.batch_size, shuffle=name == "train", seed=config.seed)
+            for name, images in splits.items()}

@@ -63,15 +63,25 @@ class Evaluation:
         cm = self.confusion_matrix()
         return dict(zip(self.class_names, (np.diag(cm) / np.maximum(cm.sum(axis=1), 1)).tolist()))
 
+    @property
+    def mean_class_accuracy(self) -> float:
+        "Per-class accuracy averaged over the classes present: every class counts the same, whatever its size."
+        present = np.bincount(self.labels, minlength=len(self.class_names)) > 0
+        return float(np.mean(np.array(list(self.per_class_accuracy().values()))[present]))
+
 
 def evaluate_model(
-    model:keras.Model,  # takes raw 0-255 images, returns class probabilities
+    model:keras.Model,  # takes raw 0-255 images (or `inputs`), returns class probabilities
     images:ImageList,  # the split to evaluate
     batch_size:int=32,
+    inputs=None,  # what to feed the model instead of the decoded images, e.g. a head's cached features [n, dim]
 ) -> Evaluation:
     "Predict every image of `images` once and keep the probabilities."
-    height, width = model.input_shape[1:3]
-    probabilities = model.predict(make_dataset(images, (height, width), batch_size), verbose=0)
+    if inputs is None:
+        height, width = model.input_shape[1:3]
+        probabilities = model.predict(make_dataset(images, (height, width), batch_size), verbose=0)
+    else:
+        probabilities = model.predict(inputs, batch_size=batch_size, verbose=0)
     if len(probabilities) != len(images):  # the pipeline dropped files that failed to decode
         raise DatasetError(f"{len(images) - len(probabilities)} of {len(images)} images could not be decoded; "
                            "scan the folder again with scan_image_folder (it skips unusable files) and re-split.")
@@ -85,9 +95,9 @@ def evaluate_model(
 # %% ../nbs/03_evaluation.ipynb #69d3dc61
 def results_table(
     rows:list,  # dicts with the keys of `columns`
-    columns=("model", "strategy", "epochs", "test accuracy", "training seconds"),
+    columns=("model", "strategy", "epochs", "test accuracy", "mean per-class accuracy", "training seconds"),
 ) -> str:  # a Markdown table
-    "Format results as a Markdown table: percentages for accuracies, whole seconds for times."
+    "Format results as a Markdown table: percentages for accuracies, whole seconds for times, text as given."
     def cell(key, value):
         if isinstance(value, float) and "accuracy" in key:
             return f"{value:.1%}"
@@ -113,25 +123,29 @@ def most_confused(
 
 def plot_confusion_matrix(
     evaluation:Evaluation,
-    max_classes:int=40,  # show at most this many classes: the least accurate ones
+    max_classes:int=40,  # draw at most this many classes: the least accurate ones
 ):
-    "Row-normalised confusion matrix, classes sorted by accuracy (worst first); returns the figure."
+    "Confusion matrix of the least accurate classes, each row as shares of its class's images; returns the figure."
     cm = evaluation.confusion_matrix().astype(float)
-    per_class = np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
-    order = np.argsort(per_class, kind="stable")[:max_classes]
-    shown = cm[np.ix_(order, order)] / np.maximum(cm[order].sum(axis=1, keepdims=True), 1)
-    names = [evaluation.class_names[i] for i in order]
+    totals = np.maximum(cm.sum(axis=1), 1)
+    order = np.argsort(np.diag(cm) / totals, kind="stable")[:max_classes]
+    shown = cm[np.ix_(order, order)] / totals[order, None]
+    row_names = [evaluation.class_names[i] for i in order]
+    column_names = list(row_names)
+    hidden = len(cm) - len(order)
+    if hidden:  # images predicted as a class that is not drawn
+        shown = np.column_stack([shown, cm[order].sum(axis=1) / totals[order] - shown.sum(axis=1)])
+        column_names.append(f"any of the other {hidden}")
     size = max(5, 0.22 * len(order) + 2)
     fig, ax = plt.subplots(figsize=(size + 1.5, size))
     im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1)
     fontsize = 7 if len(order) > 20 else 9
-    ax.set_xticks(range(len(order)), names, rotation=90, fontsize=fontsize)
-    ax.set_yticks(range(len(order)), names, fontsize=fontsize)
+    ax.set_xticks(range(len(column_names)), column_names, rotation=90, fontsize=fontsize)
+    ax.set_yticks(range(len(row_names)), row_names, fontsize=fontsize)
     ax.set(xlabel="predicted class", ylabel="actual class")
-    hidden = len(cm) - len(order)
-    ax.set_title(f"Confusion matrix, rows sum to 1 (accuracy {evaluation.accuracy:.1%}"
-                 + (f"; {hidden} most accurate classes not shown)" if hidden else ")"))
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the actual class")
+    scope = f"the {len(order)} least accurate of {len(cm)} classes" if hidden else f"all {len(cm)} classes, least accurate first"
+    ax.set_title(f"Where each class's test images went (rows sum to 1)\n{scope}; overall accuracy {evaluation.accuracy:.1%}", fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the actual class's images")
     fig.tight_layout()
     return fig
 

@@ -16,7 +16,7 @@ from .baseline import compile_classifier, fit_classifier
 
 # %% auto #0
 __all__ = ['BACKBONES', 'WeightsError', 'Preprocess', 'build_feature_extractor', 'build_head', 'assemble', 'extract_features',
-           'features_dataset', 'fit_head_on_features', 'unfreeze_top', 'time_frozen_training']
+           'features_dataset', 'fit_head_on_features', 'unfreeze_top', 'fine_tune', 'time_frozen_training']
 
 # %% ../nbs/02_transfer.ipynb #27bbea8b
 BACKBONES = {
@@ -123,7 +123,7 @@ def extract_features(
     images:ImageList,  # what to extract, in this order
     image_size=224,
     batch_size:int=32,
-    verbose="auto",  # Keras' progress bar: "auto", 0, 1 or 2
+    verbose:int=2,  # Keras' progress display: 2, one line; 1, a progress bar; 0, silent
 ) -> tuple[np.ndarray, np.ndarray]:  # (features [n, dim] float32, labels [n] int32)
     "Run the frozen extractor once over `images`."
     features = extractor.predict(make_dataset(images, image_size, batch_size), verbose=verbose)
@@ -152,7 +152,7 @@ def fit_head_on_features(
     batch_size:int=32,
     learning_rate:float=1e-3,
     seed:int=0,
-    verbose="auto",  # Keras' progress display
+    verbose:int=2,  # 2: one line per epoch (and per extraction); 1: progress bars; 0: silent
 ) -> dict:  # model (images in), head, history, features {split: (features, labels)}, seconds {extract, head}
     "Extract features of each split once, train a new softmax head on them, and assemble the full model."
     start = time.perf_counter()
@@ -192,6 +192,25 @@ def _walk(model):
         if isinstance(layer, keras.Model):
             yield from _walk(layer)
 
+
+def fine_tune(
+    model:keras.Model,  # an assembled model whose head is already trained
+    train,  # training `tf.data.Dataset` of images
+    val,  # validation dataset
+    epochs:int=5,
+    learning_rate:float=1e-5,  # small, so the pretrained weights move a little
+    from_layer:str|None=None,  # first backbone layer to train; None: the backbone's `fine_tune_from`
+    strategy=None,  # the `tf.distribute.Strategy` the model was built under; None: the default one
+    verbose:int=2,  # 2: one line per epoch; 1: progress bars; 0: silent
+) -> keras.callbacks.History:  # also has `.trainable_parameters`
+    "Unfreeze the top of the backbone, recompile at a small learning rate and train the whole model on images."
+    with (strategy or tf.distribute.get_strategy()).scope():  # optimiser variables belong to the model's strategy
+        trainable = unfreeze_top(model, from_layer)
+        compile_classifier(model, learning_rate)
+    history = fit_classifier(model, train, val, epochs=epochs, verbose=verbose)
+    history.trainable_parameters = trainable
+    return history
+
 # %% ../nbs/02_transfer.ipynb #921a0d37
 def time_frozen_training(
     extractor:keras.Model,  # the frozen part, images to features
@@ -203,6 +222,12 @@ def time_frozen_training(
     seed:int=0,
 ) -> dict:  # seconds of both ways and their ratio
     "Wall time to train a new head for `epochs` epochs: whole model on images every epoch vs. cached features."
+    if extractor.trainable_weights:
+        # timing a trainable extractor would time fine-tuning instead, and train its (possibly shared) layers
+        raise ValueError(
+            f"{extractor.name} has {len(extractor.trainable_weights)} trainable weight tensors (unfreeze_top or "
+            "fine_tune made it trainable); time_frozen_training needs a frozen extractor: build a fresh one with "
+            "build_feature_extractor().")
     num_classes, dim = len(train.class_names), extractor.output_shape[-1]
     keras.utils.set_random_seed(seed)
     whole = compile_classifier(assemble(extractor, build_head(num_classes, dim)))

@@ -1,0 +1,241 @@
+"""Run the lessons the way a learner does: every cell top to bottom, in the `full` profile, on a real data folder.
+
+    python tools/run_lessons.py --data /path/to/101_ObjectCategories \
+        --weights /path/to/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5 --backbone mobilenet_v2
+
+runs every lesson (or those named: `00 03`) in a fresh kernel each, `#| slow` cells included, and prints the
+wall time, peak memory and outcome of each. The executed copies go to --out; nbs/ is not touched.
+
+    ... --record
+
+does the same and then writes the outputs of every lesson that passed into nbs/, with a note under the title
+saying when and where they were recorded. It is the only thing that writes outputs into the notebooks.
+
+    python tools/run_lessons.py --visible-only
+
+runs the lessons in the smoke profile with every `#| hide` cell removed: what a reader who copies the rendered
+page gets. It fails when a visible cell needs a name that only a hidden cell defines.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NBS = ROOT / "nbs"
+LESSONS = sorted(p.stem for p in NBS.glob("[0-9][0-9]_*.ipynb"))
+NOTE_MARK = "<!-- recorded run: written by tools/run_lessons.py --record; do not edit by hand -->"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# TensorFlow's C++ (absl) log lines: written to the process's stderr before any Python setting can silence them
+_TF_LOG = re.compile(r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*|WARNING: All log messages before absl::InitializeLog\(\) is called.*"
+                     r"|To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\.)$")
+
+
+def _directives(source: str) -> list:
+    return [line[3:].strip() for line in source.splitlines() if line.startswith("#|")]
+
+
+def _is_hidden(cell) -> bool:
+    return cell.cell_type == "code" and any(d.split()[:1] == ["hide"] for d in _directives(cell.source))
+
+
+def _is_slow(cell) -> bool:
+    return cell.cell_type == "code" and "slow" in _directives(cell.source)
+
+
+def lesson_names(requested) -> list:
+    if not requested:
+        return LESSONS
+    names = []
+    for r in requested:
+        hits = [n for n in LESSONS if n == r or n.startswith(r + "_") or n.split("_", 1)[0] == r]
+        if len(hits) != 1:
+            sys.exit(f"run_lessons: no single lesson matches {r!r}; lessons: {', '.join(LESSONS)}")
+        names += hits
+    return names
+
+
+def kernel_env(args) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRANSFER_TUTORIAL_") and k != "IN_TEST"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"  # TensorFlow's C++ start-up notes would land in the outputs
+    env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
+    if args.visible_only:
+        env["IN_TEST"] = "1"
+        return env
+    env["TRANSFER_TUTORIAL_PROFILE"] = "full"
+    if args.data:
+        env["TRANSFER_TUTORIAL_DATA"] = str(Path(args.data).expanduser().resolve())
+    if args.weights:
+        w = args.weights
+        env["TRANSFER_TUTORIAL_WEIGHTS"] = w if w.lower() in ("imagenet", "none") else str(Path(w).expanduser().resolve())
+    if args.backbone:
+        env["TRANSFER_TUTORIAL_BACKBONE"] = args.backbone
+    return env
+
+
+def execute_one(name: str, args) -> dict:
+    "Run in a child process: execute one lesson, save the executed copy, report time and the kernel's peak memory."
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(NBS / f"{name}.ipynb", as_version=4)
+    if args.visible_only:
+        nb.cells = [c for c in nb.cells if not _is_hidden(c) and not _is_slow(c)]
+    env = kernel_env(args)
+    os.environ.clear()
+    os.environ.update(env)
+    client = NotebookClient(nb, timeout=args.cell_timeout, kernel_name="python3", resources={"metadata": {"path": str(NBS)}})
+    start = time.perf_counter()
+    error = None
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        error = str(e).strip().splitlines()[-1][:500] if str(e).strip() else repr(e)
+    except Exception as e:  # a dead kernel or a timeout
+        error = f"{type(e).__name__}: {e}"[:500]
+    seconds = time.perf_counter() - start
+    out = Path(args.out) / f"{name}.ipynb"
+    nbformat.write(nb, out)
+    # the kernel was this process's child and has been reaped: its peak is among the children's (Linux: kB)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return dict(lesson=name, ok=error is None, error=error, seconds=round(seconds, 1), peak_rss_mb=round(peak_mb))
+
+
+def machine() -> dict:
+    import tensorflow as tf
+    import keras
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")),
+               platform.processor() or "unknown CPU")
+    gpus = tf.config.list_physical_devices("GPU")
+    gpu_names = []
+    for g in gpus:
+        try:
+            gpu_names.append(tf.config.experimental.get_device_details(g).get("device_name", "GPU"))
+        except Exception:
+            gpu_names.append("GPU")
+    return dict(date=datetime.date.today().isoformat(), cpu=cpu, cores=os.cpu_count(),
+                gpu=", ".join(gpu_names) or "no GPU", tensorflow=tf.__version__, keras=keras.__version__,
+                python=platform.python_version())
+
+
+def provenance(args, lesson: dict, info: dict) -> str:
+    os.environ.update(kernel_env(args))
+    from transfer_tutorial.data import course_config, course_splits
+    config = course_config()
+    splits = course_splits(config)
+    data = config.data_dir.name if config.data_dir else "Caltech-101 download"
+    weights = {None: "random", "imagenet": "ImageNet (Keras download)"}.get(config.weights) or f"ImageNet, from the file {Path(config.weights).name}"
+    sizes = " / ".join(f"{len(splits[s]):,}" for s in ("train", "val", "test"))
+    return (f"{NOTE_MARK}\n> **Outputs below** come from one run of this notebook, top to bottom, in the `full` profile on "
+            f"{info['date']}: {info['cpu']} ({info['cores']} cores), {info['gpu']}; TensorFlow {info['tensorflow']}, "
+            f"Keras {info['keras']}. Backbone `{config.backbone}` with {weights} weights; data `{data}`, "
+            f"{len(splits['train'].class_names)} classes, {sum(map(len, splits.values())):,} images split {sizes} "
+            f"(train / val / test). The whole notebook took {lesson['seconds'] / 60:.0f} min. Run in Colab, with VGG16 "
+            f"and a GPU, it prints other numbers and times.")
+
+
+def scrub(text: str, args) -> str:
+    "Outputs without the recording machine's paths or terminal colours."
+    text = _ANSI.sub("", text)
+    replacements = []
+    for given in (args.data, args.weights):
+        if given and given.lower() not in ("imagenet", "none"):
+            p = Path(given).expanduser().resolve()
+            replacements.append((str(p.parent) + "/", "…/"))
+    replacements += [(str(ROOT) + "/", ""), (str(ROOT), "."), (str(Path.home()), "~")]
+    for old, new in replacements:
+        text = text.replace(old, new)
+    return re.sub(r"/tmp/tmp[\w-]+", "/tmp/…", text)
+
+
+def record(name: str, args, lesson: dict, info: dict):
+    "Copy the executed outputs into nbs/NAME.ipynb and put the provenance note under its title."
+    import nbformat
+    executed = nbformat.read(Path(args.out) / f"{name}.ipynb", as_version=4)
+    path = NBS / f"{name}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = [c for c in nb.cells if not (c.cell_type == "markdown" and c.source.startswith(NOTE_MARK))]
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    ran = [c for c in executed.cells if c.cell_type == "code"]
+    if [c.source for c in code] != [c.source for c in ran]:
+        sys.exit(f"run_lessons: {name} changed while it ran; run it again")
+    for cell, done in zip(code, ran):
+        outputs = []
+        for out in done.outputs:
+            if out.output_type == "stream":
+                out.text = scrub("".join(l for l in out.text.splitlines(keepends=True) if not _TF_LOG.match(l.rstrip("\n"))), args)
+                if not out.text.strip():
+                    continue
+            elif "data" in out:
+                for kind in ("text/plain", "text/markdown", "text/html"):
+                    if kind in out.data:
+                        out.data[kind] = scrub(out.data[kind], args)
+            elif out.output_type == "error":
+                continue
+            outputs.append(out)
+        cell.outputs = outputs
+    title = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.lstrip().startswith("# "))
+    nb.cells.insert(title + 1, nbformat.v4.new_markdown_cell(provenance(args, lesson, info)))
+    nbformat.write(nb, path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("lessons", nargs="*", help="lessons to run, e.g. 00 or 03_evaluation (default: all)")
+    parser.add_argument("--data", help="images folder, one sub-folder per class (default: the Caltech-101 download)")
+    parser.add_argument("--weights", help="imagenet, none or a weights file (default: the profile's)")
+    parser.add_argument("--backbone", help="backbone name (default: the profile's)")
+    parser.add_argument("--record", action="store_true", help="write the outputs of the lessons that passed into nbs/")
+    parser.add_argument("--visible-only", action="store_true", help="smoke profile, `#| hide` and `#| slow` cells removed")
+    parser.add_argument("--out", help="folder for the executed copies and summary.json (default: runs/lessons)")
+    parser.add_argument("--cell-timeout", type=int, default=3600, help="seconds one cell may take")
+    parser.add_argument("--execute-one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.record and args.visible_only:
+        parser.error("--record takes the full profile; --visible-only is a check")
+    args.out = str(Path(args.out or ROOT / "runs" / ("visible" if args.visible_only else "lessons")).resolve())
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    if args.execute_one:
+        print(json.dumps(execute_one(args.execute_one, args)))
+        return 0
+    names = lesson_names(args.lessons)
+    info = machine() if args.record else None
+    results = []
+    for name in names:
+        argv = [sys.executable, __file__, "--execute-one", name, "--out", args.out, "--cell-timeout", str(args.cell_timeout)]
+        argv += [f"--{k}={v}" for k, v in (("data", args.data), ("weights", args.weights), ("backbone", args.backbone)) if v]
+        argv += ["--visible-only"] if args.visible_only else []
+        print(f"{name}: running ...", flush=True)
+        child = subprocess.run(argv, capture_output=True, text=True)
+        try:
+            result = json.loads(child.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            result = dict(lesson=name, ok=False, error=(child.stderr.strip().splitlines() or ["no output"])[-1], seconds=None, peak_rss_mb=None)
+        results.append(result)
+        print(f"{name}: {'passed' if result['ok'] else 'FAILED'} in {result['seconds']} s, peak memory {result['peak_rss_mb']} MB"
+              + ("" if result["ok"] else f"\n    {result['error']}"), flush=True)
+        if args.record and result["ok"]:
+            record(name, args, result, info)
+            print(f"{name}: outputs written to nbs/{name}.ipynb", flush=True)
+    (Path(args.out) / "summary.json").write_text(json.dumps(dict(lessons=results, args={k: v for k, v in vars(args).items() if k != "execute_one"}), indent=1))
+    print("\n| lesson | outcome | wall time | peak memory |\n|---|---|---|---|")
+    for r in results:
+        print(f"| {r['lesson']} | {'passed' if r['ok'] else 'failed'} | {r['seconds']} s | {r['peak_rss_mb']} MB |")
+    failed = sum(not r["ok"] for r in results)
+    print(f"lessons: {len(results) - failed} passed, {failed} failed")
+    if args.record and len(results) > failed:
+        subprocess.run(["nbdev_clean"], cwd=ROOT, check=False)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
