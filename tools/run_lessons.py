@@ -33,6 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / "nbs"
 LESSONS = sorted(p.stem for p in NBS.glob("[0-9][0-9]_*.ipynb"))
 NOTE_MARK = "<!-- recorded run: written by tools/run_lessons.py --record; do not edit by hand -->"
+CELLS_MARK = "<!-- code cells at recording:"  # short hashes of every code cell's source, to find stale outputs
+
+
+def cell_hash(source: str) -> str:
+    import hashlib
+    return hashlib.sha256(source.strip().encode()).hexdigest()[:10]
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # TensorFlow's C++ (absl) log lines: written to the process's stderr before any Python setting can silence them
 _TF_LOG = re.compile(r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*|WARNING: All log messages before absl::InitializeLog\(\) is called.*"
@@ -127,7 +133,7 @@ def machine() -> dict:
                 python=platform.python_version())
 
 
-def provenance(args, lesson: dict, info: dict) -> str:
+def provenance(args, lesson: dict, info: dict, code_sources: list) -> str:
     os.environ.update(kernel_env(args))
     from transfer_tutorial.data import course_config, course_splits
     config = course_config()
@@ -135,7 +141,8 @@ def provenance(args, lesson: dict, info: dict) -> str:
     data = config.data_dir.name if config.data_dir else "Caltech-101 download"
     weights = {None: "random", "imagenet": "ImageNet (Keras download)"}.get(config.weights) or f"ImageNet, from the file {Path(config.weights).name}"
     sizes = " / ".join(f"{len(splits[s]):,}" for s in ("train", "val", "test"))
-    return (f"{NOTE_MARK}\n> **Outputs below** come from one run of this notebook, top to bottom, in the `full` profile on "
+    hashes = " ".join(cell_hash(s) for s in code_sources)
+    return (f"{NOTE_MARK}\n{CELLS_MARK} {hashes} -->\n> **Outputs below** come from one run of this notebook, top to bottom, in the `full` profile on "
             f"{info['date']}: {info['cpu']} ({info['cores']} cores), {info['gpu']}; TensorFlow {info['tensorflow']}, "
             f"Keras {info['keras']}. Backbone `{config.backbone}` with {weights} weights; data `{data}`, "
             f"{len(splits['train'].class_names)} classes, {sum(map(len, splits.values())):,} images split {sizes} "
@@ -184,7 +191,7 @@ def record(name: str, args, lesson: dict, info: dict):
             outputs.append(out)
         cell.outputs = outputs
     title = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.lstrip().startswith("# "))
-    nb.cells.insert(title + 1, nbformat.v4.new_markdown_cell(provenance(args, lesson, info)))
+    nb.cells.insert(title + 1, nbformat.v4.new_markdown_cell(provenance(args, lesson, info, [c.source for c in code])))
     nbformat.write(nb, path)
 
 

@@ -11,7 +11,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .data import as_size
+from .data import as_size, image_grid, load_image
 
 # %% auto #0
 __all__ = ['augmentation_layers', 'build_baseline', 'compile_classifier', 'EpochTimer', 'fit_classifier', 'plot_history',
@@ -161,15 +161,11 @@ def show_augmentations(
     image_size=160,  # display size
 ):
     "An image and `n - 1` random versions of it, as the augmentation layers produce them in training; returns the figure."
-    from transfer_tutorial.data import load_image
     augment = keras.Sequential(augmentation)
     image = load_image(path, image_size)[None]
     versions = [image[0]] + [np.asarray(augment(image, training=True))[0] for _ in range(n - 1)]
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 * ncols, 2.5 * nrows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for k, (ax, version) in enumerate(zip(axes.flat, versions)):
+    fig, axes = image_grid(n, ncols, panel_size=(2.4, 2.5))
+    for k, (ax, version) in enumerate(zip(axes, versions)):
         ax.imshow(np.clip(version, 0, 255).astype(np.uint8))
         ax.set_title("original" if k == 0 else f"random version {k}", fontsize=9)
     fig.tight_layout()

@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw, UnidentifiedImageError
 __all__ = ['CALTECH101_URL', 'CALTECH101_SHA256', 'CALTECH101_EXCLUDE', 'DATA_ENV', 'SAMPLE_SHAPES', 'IMAGE_EXTENSIONS',
            'MAX_IMAGE_PIXELS', 'SPLITS', 'PROFILES', 'DatasetError', 'DownloadError', 'download_caltech101',
            'make_sample_dataset', 'find_classes', 'ImageList', 'check_image', 'verify_images', 'scan_image_folder',
-           'split_by_class', 'as_size', 'decode_image', 'load_image', 'make_dataset', 'show_images',
+           'split_by_class', 'as_size', 'decode_image', 'load_image', 'make_dataset', 'image_grid', 'show_images',
            'plot_class_counts', 'CourseConfig', 'parse_weights', 'course_config', 'course_images', 'course_splits',
            'course_datasets']
 
@@ -400,6 +400,20 @@ def make_dataset(
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 # %% ../nbs/00_data.ipynb #6a0246b3
+def image_grid(
+    n:int,  # number of panels
+    ncols:int=4,  # panels per row
+    panel_size=(2.6, 2.8),  # (width, height) of a panel in inches
+):
+    "A figure of `n` panels for pictures, axes off; returns the figure and the `n` axes."
+    nrows = -(-n // ncols)
+    # 72 dpi: a photo panel of about 190 pixels shows what matters and keeps a saved page a third of the default size
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows), squeeze=False, dpi=72)
+    for ax in axes.flat:
+        ax.axis("off")
+    return fig, list(axes.flat)[:n]
+
+
 def show_images(
     images:ImageList,  # where to pick from
     n:int=8,  # how many images
@@ -410,11 +424,8 @@ def show_images(
     "Show `n` random images from `images` with their class names; returns the figure."
     rng = np.random.default_rng(seed)
     picked = rng.choice(len(images), size=min(n, len(images)), replace=False)
-    nrows = -(-len(picked) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.8 * nrows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, i in zip(axes.flat, picked):
+    fig, axes = image_grid(len(picked), ncols)
+    for ax, i in zip(axes, picked):
         ax.imshow(load_image(images.paths[i], image_size).astype(np.uint8))
         ax.set_title(images.class_names[images.labels[i]], fontsize=10)
     fig.tight_layout()

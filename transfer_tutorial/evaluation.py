@@ -13,7 +13,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .data import DatasetError, ImageList, load_image, make_dataset
+from .data import DatasetError, ImageList, image_grid, load_image, make_dataset
 import transfer_tutorial.transfer  # noqa: F401  registers the Preprocess layer, so saved transfer models load
 
 # %% auto #0
@@ -158,11 +158,8 @@ def plot_top_losses(
 ):
     "The `k` images with the highest loss, with actual and predicted class and probabilities; returns the figure."
     worst = np.argsort(-evaluation.losses, kind="stable")[:k]
-    nrows = -(-len(worst) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.6 * nrows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, i in zip(axes.flat, worst):
+    fig, axes = image_grid(len(worst), ncols, panel_size=(3.4, 3.6))
+    for ax, i in zip(axes, worst):
         actual, predicted = evaluation.labels[i], evaluation.predictions[i]
         ax.imshow(load_image(evaluation.images.paths[i], image_size).astype(np.uint8))
         ax.set_title(f"actual: {evaluation.class_names[actual]} ({evaluation.probabilities[i, actual]:.0%})\n"
@@ -200,7 +197,7 @@ def show_prediction(
 ):
     "The image next to a bar chart of its top-`k` classes; returns the figure."
     top = predict_image(model, path, class_names, k)
-    fig, (ax_image, ax_bars) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 1.3]})
+    fig, (ax_image, ax_bars) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 1.3]}, dpi=72)
     ax_image.imshow(load_image(path, 224).astype(np.uint8))
     ax_image.set_title(Path(path).parent.name + "/" + Path(path).name, fontsize=9)
     ax_image.axis("off")
