@@ -27,7 +27,7 @@ def _tpu_attached() -> bool:
 
 def pick_distribution_strategy(
     devices:list|None=None,  # explicit device names for MirroredStrategy, e.g. ["/cpu:0", "/cpu:1"]
-) -> tf.distribute.Strategy:
+):  # a `tf.distribute.Strategy` (TensorFlow is imported inside, so no annotation names it)
     "TPUStrategy on a TPU, MirroredStrategy over several GPUs (or `devices`), else the default strategy."
     import tensorflow as tf
     if devices:
