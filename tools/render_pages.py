@@ -20,11 +20,36 @@ ROOT = Path(__file__).resolve().parent.parent
 WIDTH, SCREEN = 1280, 1600
 
 
+def as_quarto_shows(nb):
+    "What Quarto does with nbdev's processed notebook, done by hand: title from the front matter, no `#|` lines, `echo: false` inputs hidden."
+    import re
+    import nbformat
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type == "raw" and cell.source.startswith("---"):
+            meta = dict(re.findall(r"^(\w[\w-]*): '?(.*?)'?$", cell.source, flags=re.M))
+            cells.append(nbformat.v4.new_markdown_cell(f"# {meta.get('title', '')}\n\n> {meta.get('description', '')}"))
+            continue
+        if cell.cell_type == "code":
+            directives = [l for l in cell.source.splitlines() if l.startswith("#|")]
+            if any(re.match(r"#\|\s*echo:\s*false", d) for d in directives):
+                cell.metadata.setdefault("tags", []).append("remove_input")
+            cell.source = "\n".join(l for l in cell.source.splitlines() if not l.startswith("#|")).strip("\n")
+            for out in cell.get("outputs", []):
+                for kind in ("text/markdown", "text/html"):
+                    if kind in out.get("data", {}):
+                        out.data[kind] = re.sub(r"\{target=[^}]*\}", "", out.data[kind])
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
 def main(requested) -> int:
     from nbdev.serve import proc_nbs
     from PIL import Image
     import nbformat
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
     cache = proc_nbs(str(ROOT / "nbs"), n_workers=1, force=True)
     pages = sorted(p for p in Path(cache).glob("[0-9][0-9]_*.ipynb") if not requested or any(p.name.startswith(r) for r in requested))
@@ -32,7 +57,11 @@ def main(requested) -> int:
     out.mkdir(exist_ok=True)
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     for page in pages:
-        html, _ = HTMLExporter().from_notebook_node(nbformat.read(page, as_version=4))
+        config = Config()
+        config.TagRemovePreprocessor.remove_input_tags = {"remove_input"}
+        config.TagRemovePreprocessor.enabled = True
+        exporter = HTMLExporter(config=config, exclude_input_prompt=True, exclude_output_prompt=True)
+        html, _ = exporter.from_notebook_node(as_quarto_shows(nbformat.read(page, as_version=4)))
         target = out / f"{page.stem}.html"
         target.write_text(html, encoding="utf-8")
         print(f"{page.stem}: {target.relative_to(ROOT)}")

@@ -46,7 +46,7 @@ _TF_LOG = re.compile(r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*|WARNING: All l
 
 
 def _directives(source: str) -> list:
-    return [line[3:].strip() for line in source.splitlines() if line.startswith("#|")]
+    return [line[2:].strip() for line in source.splitlines() if line.startswith("#|")]
 
 
 def _is_hidden(cell) -> bool:
@@ -105,7 +105,7 @@ def execute_one(name: str, args) -> dict:
     try:
         client.execute()
     except CellExecutionError as e:
-        error = str(e).strip().splitlines()[-1][:500] if str(e).strip() else repr(e)
+        error = f"{e.ename}: {e.evalue}"[:500]
     except Exception as e:  # a dead kernel or a timeout
         error = f"{type(e).__name__}: {e}"[:500]
     seconds = time.perf_counter() - start
@@ -133,8 +133,14 @@ def machine() -> dict:
                 python=platform.python_version())
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
 def provenance(args, lesson: dict, info: dict, code_sources: list) -> str:
-    os.environ.update(kernel_env(args))
+    env = kernel_env(args)  # the lessons' settings, not whatever this shell exports
+    os.environ.clear()
+    os.environ.update(env)
     from transfer_tutorial.data import course_config, course_splits
     config = course_config()
     splits = course_splits(config)
@@ -146,21 +152,23 @@ def provenance(args, lesson: dict, info: dict, code_sources: list) -> str:
             f"{info['date']}: {info['cpu']} ({info['cores']} cores), {info['gpu']}; TensorFlow {info['tensorflow']}, "
             f"Keras {info['keras']}. Backbone `{config.backbone}` with {weights} weights; data `{data}`, "
             f"{len(splits['train'].class_names)} classes, {sum(map(len, splits.values())):,} images split {sizes} "
-            f"(train / val / test). The whole notebook took {lesson['seconds'] / 60:.0f} min. Run in Colab, with VGG16 "
+            f"(train / val / test). The whole notebook took {_duration(lesson['seconds'])}. Run in Colab, with VGG16 "
             f"and a GPU, it prints other numbers and times.")
 
 
 def scrub(text: str, args) -> str:
     "Outputs without the recording machine's paths or terminal colours."
+    import sysconfig
     text = _ANSI.sub("", text)
-    replacements = []
+    replacements = {str(ROOT): ".", sysconfig.get_paths()["purelib"]: "site-packages", tempfile.gettempdir(): "/tmp"}
     for given in (args.data, args.weights):
         if given and given.lower() not in ("imagenet", "none"):
-            p = Path(given).expanduser().resolve()
-            replacements.append((str(p.parent) + "/", "…/"))
-    replacements += [(str(ROOT) + "/", ""), (str(ROOT), "."), (str(Path.home()), "~")]
-    for old, new in replacements:
-        text = text.replace(old, new)
+            replacements[str(Path(given).expanduser().resolve().parent)] = "…"
+    if str(Path.home()) != "/":
+        replacements[str(Path.home())] = "~"
+    # longest first, so a folder inside another (the repository inside home) keeps its own name
+    for old in sorted(replacements, key=len, reverse=True):
+        text = re.sub(re.escape(old) + r"(?=/|[\s'\")]|$)", replacements[old], text)
     return re.sub(r"/tmp/tmp[\w-]+", "/tmp/…", text)
 
 
@@ -174,7 +182,7 @@ def record(name: str, args, lesson: dict, info: dict):
     code = [c for c in nb.cells if c.cell_type == "code"]
     ran = [c for c in executed.cells if c.cell_type == "code"]
     if [c.source for c in code] != [c.source for c in ran]:
-        sys.exit(f"run_lessons: {name} changed while it ran; run it again")
+        raise RuntimeError(f"{name} changed while it ran; run it again")
     for cell, done in zip(code, ran):
         outputs = []
         for out in done.outputs:
@@ -190,7 +198,7 @@ def record(name: str, args, lesson: dict, info: dict):
                 continue
             outputs.append(out)
         cell.outputs = outputs
-    title = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.lstrip().startswith("# "))
+    title = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), -1)
     nb.cells.insert(title + 1, nbformat.v4.new_markdown_cell(provenance(args, lesson, info, [c.source for c in code])))
     nbformat.write(nb, path)
 
@@ -231,8 +239,12 @@ def main():
         print(f"{name}: {'passed' if result['ok'] else 'FAILED'} in {result['seconds']} s, peak memory {result['peak_rss_mb']} MB"
               + ("" if result["ok"] else f"\n    {result['error']}"), flush=True)
         if args.record and result["ok"]:
-            record(name, args, result, info)
-            print(f"{name}: outputs written to nbs/{name}.ipynb", flush=True)
+            try:
+                record(name, args, result, info)
+                print(f"{name}: outputs written to nbs/{name}.ipynb", flush=True)
+            except Exception as e:  # one lesson that cannot be recorded does not stop the others
+                result.update(ok=False, error=f"not recorded: {type(e).__name__}: {e}")
+                print(f"{name}: NOT recorded: {result['error']}", flush=True)
     (Path(args.out) / "summary.json").write_text(json.dumps(dict(lessons=results, args={k: v for k, v in vars(args).items() if k != "execute_one"}), indent=1))
     print("\n| lesson | outcome | wall time | peak memory |\n|---|---|---|---|")
     for r in results:
