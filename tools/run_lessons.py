@@ -23,6 +23,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,9 @@ def kernel_env(args) -> dict:
         env["IN_TEST"] = "1"
         return env
     env["TRANSFER_TUTORIAL_PROFILE"] = "full"
+    # a feature cache of this run's own, shared by its lessons as by a learner's lessons on one machine: the transfer
+    # lesson computes the features, later lessons read them; nothing from earlier runs or benchmarks is reused
+    env["TRANSFER_TUTORIAL_FEATURE_CACHE"] = str(Path(args.out) / "feature_cache")
     if args.data:
         env["TRANSFER_TUTORIAL_DATA"] = str(Path(args.data).expanduser().resolve())
     if args.weights:
@@ -213,6 +217,8 @@ def main():
     parser.add_argument("--visible-only", action="store_true", help="smoke profile, `#| hide` and `#| slow` cells removed")
     parser.add_argument("--out", help="folder for the executed copies and summary.json (default: runs/lessons)")
     parser.add_argument("--cell-timeout", type=int, default=3600, help="seconds one cell may take")
+    parser.add_argument("--keep-feature-cache", action="store_true",
+                        help="reuse the features an earlier run of this command left in --out (default: start with none)")
     parser.add_argument("--execute-one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.record and args.visible_only:
@@ -224,6 +230,8 @@ def main():
         return 0
     names = lesson_names(args.lessons)
     info = machine() if args.record else None
+    if not args.keep_feature_cache:
+        shutil.rmtree(Path(args.out) / "feature_cache", ignore_errors=True)
     results = []
     for name in names:
         argv = [sys.executable, __file__, "--execute-one", name, "--out", args.out, "--cell-timeout", str(args.cell_timeout)]

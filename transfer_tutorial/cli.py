@@ -59,6 +59,7 @@ def run_course(
     strategies=STRATEGIES,  # any of "scratch", "features", "finetune"
     out="transfer_tutorial_run",  # folder for metrics, pictures and models (created)
     verbose=2,  # Keras progress display: 0 (silent), 1 (bars) or 2 (a line per epoch)
+    feature_cache=True,  # keep and reuse features on disk (`extract_features`); False: always compute them
 ) -> dict:  # the content of metrics.json
     "Train, evaluate and save the requested strategies; write metrics.json and pictures to `out`."
     import dataclasses
@@ -85,7 +86,7 @@ def run_course(
         _save_figure(plot_confusion_matrix(evaluation), out / f"confusion_{name}.png")
         _save_figure(plot_top_losses(evaluation), out / f"top_losses_{name}.png")
         results[name] = dict(val_accuracy=history.history["val_accuracy"][-1], test_accuracy=evaluation.accuracy,
-                             test_accuracy_standard_error=float((evaluation.accuracy * (1 - evaluation.accuracy) / len(evaluation.labels)) ** 0.5),
+                             test_accuracy_standard_error=evaluation.accuracy_standard_error,
                              test_mean_class_accuracy=evaluation.mean_class_accuracy, test_loss=evaluation.loss,
                              epochs=len(history.history["loss"]), training_seconds=seconds,
                              seconds_by_step=seconds_by_step or {"training": seconds}, most_confused=most_confused(evaluation, 5))
@@ -102,7 +103,8 @@ def run_course(
             extractor = build_feature_extractor(config.backbone, config.weights, config.image_size)
             # test features are only needed to evaluate the features strategy; fine-tuning evaluates on images
             needed = splits if "features" in strategies else {s: splits[s] for s in ("train", "val")}
-            run = fit_head_on_features(extractor, needed, config.epochs, config.image_size, batch_size, seed=config.seed, verbose=verbose)
+            run = fit_head_on_features(extractor, needed, config.epochs, config.image_size, batch_size, seed=config.seed,
+                                       verbose=verbose, cache=feature_cache)
         feature_seconds = sum(run["seconds"].values())
         if "features" in strategies:
             # the test features are already computed: evaluate the head on them instead of re-running the backbone
@@ -169,6 +171,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--fine-tune-epochs", type=int, metavar="N", help="epochs of fine-tuning (default: 5 with data)")
     run.add_argument("--image-size", type=int, metavar="N", help="images are resized to N x N (default: 224 with data)")
     run.add_argument("--batch-size", type=int, metavar="N", help="images per batch and device (default: 32 with data)")
+    run.add_argument("--no-cache", action="store_true",
+                     help="compute the backbone's features even if the feature cache (~/.keras/transfer_tutorial/features) has them")
     run.add_argument("--out", default="transfer_tutorial_run", metavar="DIR", help="output folder (default: %(default)s)")
     predict = commands.add_parser("predict", help="top-k classes of image files with a saved model",
                                   description="Print the k most probable classes of each image with a model saved by `run`.")
@@ -195,8 +199,9 @@ def _config_from(args):
 
 
 def _summary(metrics: dict, out) -> str:
+    from transfer_tutorial.baseline import format_accuracy
     from transfer_tutorial.evaluation import results_table
-    rows = [{"model": name, "test accuracy": f"{r['test_accuracy']:.1%} ± {100 * r['test_accuracy_standard_error']:.1f}",
+    rows = [{"model": name, "test accuracy": format_accuracy(r["test_accuracy"], metrics["images"]["test"]),
              "val accuracy": r["val_accuracy"], "epochs": r["epochs"], "training seconds": r["training_seconds"],
              "most confused": ", ".join(f"{a} → {p}" for a, p, _ in r["most_confused"][:2]) or "-"}
             for name, r in metrics["results"].items()]
@@ -226,7 +231,7 @@ def main(argv:list|None=None) -> int:  # exit status
             config = _config_from(args)
             strategies = STRATEGIES if args.strategy == "all" else (args.strategy,)
             verbose = 1 if sys.stdout.isatty() else 2  # progress bars on a terminal, one line per epoch in a log
-            metrics = run_course(config, strategies, args.out, verbose=verbose)
+            metrics = run_course(config, strategies, args.out, verbose=verbose, feature_cache=not args.no_cache)
             print(_summary(metrics, args.out))
         else:
             if args.k < 1:

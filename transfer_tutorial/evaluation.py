@@ -44,6 +44,11 @@ class Evaluation:
         return float((self.predictions == self.labels).mean())
 
     @property
+    def accuracy_standard_error(self) -> float:
+        "How far `accuracy` may be from the accuracy on all images like these: √(p(1−p)/n), as a share."
+        return float(np.sqrt(self.accuracy * (1 - self.accuracy) / len(self.labels)))
+
+    @property
     def losses(self) -> np.ndarray:
         "Cross-entropy of every image: −log of the probability given to its true class."
         true_probability = self.probabilities[np.arange(len(self.labels)), self.labels]
@@ -158,7 +163,7 @@ def plot_top_losses(
 ):
     "The `k` images with the highest loss, with actual and predicted class and probabilities; returns the figure."
     worst = np.argsort(-evaluation.losses, kind="stable")[:k]
-    fig, axes = image_grid(len(worst), ncols, panel_size=(3.4, 3.6))
+    fig, axes = image_grid(len(worst), ncols, panel_size=(2.9, 3.1))
     for ax, i in zip(axes, worst):
         actual, predicted = evaluation.labels[i], evaluation.predictions[i]
         ax.imshow(load_image(evaluation.images.paths[i], image_size).astype(np.uint8))
@@ -249,7 +254,9 @@ def load_model(
     if not classes.is_file():
         raise FileNotFoundError(f"{classes} is missing: it holds the class names of {path.name}. Save models with save_model().")
     try:
-        model = keras.models.load_model(path)
+        # compile=False: the model is loaded to predict; the optimiser's state would only be restored to be
+        # thrown away (and Keras warns when it does not match). Compile it again to train it further.
+        model = keras.models.load_model(path, compile=False)
     except Exception as e:  # Keras reports a damaged file as ValueError, OSError or a zip error, depending on the damage
         first_line = (str(e).strip().splitlines() or [""])[0][:200]
         raise ModelFileError(f"{path} is not a readable .keras model ({type(e).__name__}: {first_line}). "

@@ -5,7 +5,13 @@
 # %% ../nbs/02_transfer.ipynb #dcc5179a
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import time
+import uuid
+import warnings
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -16,7 +22,8 @@ from .baseline import compile_classifier, fit_classifier
 
 # %% auto #0
 __all__ = ['BACKBONES', 'WeightsError', 'Preprocess', 'build_feature_extractor', 'build_head', 'assemble', 'extract_features',
-           'features_dataset', 'fit_head_on_features', 'unfreeze_top', 'fine_tune', 'time_frozen_training']
+           'features_dataset', 'feature_cache_dir', 'FeatureCacheEntry', 'fit_head_on_features', 'unfreeze_top',
+           'fine_tune', 'time_frozen_training']
 
 # %% ../nbs/02_transfer.ipynb #27bbea8b
 BACKBONES = {
@@ -124,10 +131,21 @@ def extract_features(
     image_size=224,
     batch_size:int=32,
     verbose:int=2,  # Keras' progress display: 2, one line; 1, a progress bar; 0, silent
+    cache=True,  # True: the feature cache in `feature_cache_dir()`; a folder: a cache there; False: always compute
 ) -> tuple[np.ndarray, np.ndarray]:  # (features [n, dim] float32, labels [n] int32)
-    "Run the frozen extractor once over `images`."
-    features = extractor.predict(make_dataset(images, image_size, batch_size), verbose=verbose)
-    return np.asarray(features, dtype=np.float32), images.labels.copy()
+    "Run the frozen extractor once over `images`, or read its features from the feature cache."
+    entry = None
+    if cache is not False and cache is not None:
+        entry = FeatureCacheEntry.of(feature_cache_dir() if cache is True else cache, extractor, images, image_size)
+        features = entry.read()
+        if features is not None:
+            if verbose:
+                print(f"{len(images):,} feature vectors read from the cache")
+            return features, images.labels.copy()
+    features = np.asarray(extractor.predict(make_dataset(images, image_size, batch_size), verbose=verbose), dtype=np.float32)
+    if entry is not None:
+        entry.write(features)
+    return features, images.labels.copy()
 
 
 def features_dataset(
@@ -143,6 +161,92 @@ def features_dataset(
         ds = ds.shuffle(len(features), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
+# %% ../nbs/02_transfer.ipynb #48471b21
+def feature_cache_dir() -> Path:
+    "The feature cache's folder: $TRANSFER_TUTORIAL_FEATURE_CACHE, else transfer_tutorial/features in Keras' cache folder."
+    if os.environ.get("TRANSFER_TUTORIAL_FEATURE_CACHE"):
+        return Path(os.environ["TRANSFER_TUTORIAL_FEATURE_CACHE"]).expanduser()
+    keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")  # where Keras caches downloads
+    return Path(keras_home) / "transfer_tutorial" / "features"
+
+
+def _walk(model):
+    "Every layer of `model`, nested models' layers included."
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _walk(layer)
+
+
+def _extractor_key(extractor) -> dict:
+    weights = hashlib.sha256()
+    for w in extractor.weights:  # values, not names: layer names change with the order models are built in
+        value = np.ascontiguousarray(w.numpy())
+        weights.update(f"{value.shape}{value.dtype.str}".encode())
+        weights.update(value.tobytes())
+    preprocessing = [l.backbone for l in _walk(extractor) if isinstance(l, Preprocess)]
+    return dict(weights_sha256=weights.hexdigest(), preprocessing=preprocessing, input_shape=list(extractor.input_shape[1:]),
+                layers=[type(l).__name__ for l in _walk(extractor)],  # the architecture, without the order-dependent names
+                feature_dim=int(extractor.output_shape[-1]), tensorflow=tf.__version__, keras=keras.__version__)
+
+
+def _images_key(images: ImageList) -> str:
+    h = hashlib.sha256()
+    for path, label in zip(images.paths, images.labels):
+        stat = os.stat(path)  # a missing image fails here, naming the file
+        h.update(f"{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{int(label)}\n".encode())
+    h.update(json.dumps(list(images.class_names)).encode())
+    return h.hexdigest()
+
+
+class FeatureCacheEntry:
+    "The cache entry of one extractor on one image list at one image size: `read` it, or `write` it once computed."
+
+    def __init__(self, path, key:dict, labels):
+        self.path, self.key, self.labels = Path(path), key, np.asarray(labels)
+
+    @classmethod
+    def of(cls, folder, extractor, images:ImageList, image_size=224):
+        "The entry for `extractor` on `images` at `image_size` in the cache `folder` (nothing is read yet)."
+        key = dict(version=1, extractor=_extractor_key(extractor), images=_images_key(images),
+                   image_size=list(as_size(image_size)), count=len(images))
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+        return cls(Path(folder) / f"{extractor.name}-{len(images)}-{digest}.npz", key, images.labels)
+
+    def read(self) -> np.ndarray | None:  # the features, or None when the entry is missing or cannot be trusted
+        if not self.path.is_file():
+            return None
+        try:
+            with np.load(self.path, allow_pickle=False) as entry:
+                meta, features, labels = json.loads(str(entry["meta"])), entry["features"], entry["labels"]
+            problem = ("it belongs to other data" if meta.get("key") != self.key else
+                       "its features have the wrong shape" if features.shape != (self.key["count"], self.key["extractor"]["feature_dim"]) else
+                       "its labels differ" if not np.array_equal(labels, self.labels) else
+                       "its checksum does not match" if hashlib.sha256(features.tobytes()).hexdigest() != meta.get("features_sha256") else None)
+        except Exception as e:  # a file cut short or overwritten: numpy and zipfile raise many kinds
+            problem = f"it cannot be read ({type(e).__name__})"
+        if problem:
+            warnings.warn(f"Feature cache entry {self.path.name} is not used because {problem}; computing the features again.")
+            return None
+        return features.astype(np.float32, copy=False)
+
+    def write(self, features:np.ndarray):
+        "Store `features` atomically: a temporary file, then one rename. A cache that cannot be written is only a warning."
+        features = np.ascontiguousarray(features, dtype=np.float32)
+        meta = dict(key=self.key, features_sha256=hashlib.sha256(features.tobytes()).hexdigest())
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}-{uuid.uuid4().hex}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(temporary, "wb") as f:
+                np.savez(f, features=features, labels=self.labels, meta=np.array(json.dumps(meta)))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, self.path)  # atomic: readers see the old entry or the new one, never half of one
+        except OSError as e:
+            warnings.warn(f"Could not write the feature cache entry {self.path} ({e}); the features were computed but not kept.")
+        finally:
+            temporary.unlink(missing_ok=True)
+
 # %% ../nbs/02_transfer.ipynb #73e51e45
 def fit_head_on_features(
     extractor:keras.Model,  # frozen, images to features
@@ -153,10 +257,11 @@ def fit_head_on_features(
     learning_rate:float=1e-3,
     seed:int=0,
     verbose:int=2,  # 2: one line per epoch (and per extraction); 1: progress bars; 0: silent
+    cache=True,  # the feature cache: True (default folder), a folder, or False (always compute)
 ) -> dict:  # model (images in), head, history, features {split: (features, labels)}, seconds {extract, head}
     "Extract features of each split once, train a new softmax head on them, and assemble the full model."
     start = time.perf_counter()
-    features = {name: extract_features(extractor, split, image_size, batch_size, verbose=verbose) for name, split in splits.items()}
+    features = {name: extract_features(extractor, split, image_size, batch_size, verbose=verbose, cache=cache) for name, split in splits.items()}
     extract_seconds = time.perf_counter() - start
     keras.utils.set_random_seed(seed)
     head = compile_classifier(build_head(len(splits["train"].class_names), extractor.output_shape[-1]), learning_rate)
@@ -184,13 +289,6 @@ def unfreeze_top(
     for i, layer in enumerate(backbone.layers):
         layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-
-
-def _walk(model):
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _walk(layer)
 
 
 def fine_tune(
@@ -235,7 +333,8 @@ def time_frozen_training(
     fit_classifier(whole, make_dataset(train, image_size, batch_size, shuffle=True, seed=seed),
                    make_dataset(val, image_size, batch_size), epochs=epochs, verbose=0)
     end_to_end = time.perf_counter() - start
-    run = fit_head_on_features(extractor, {"train": train, "val": val}, epochs, image_size, batch_size, seed=seed, verbose=0)
+    # cache=False: the time to compute the features is what is being measured
+    run = fit_head_on_features(extractor, {"train": train, "val": val}, epochs, image_size, batch_size, seed=seed, verbose=0, cache=False)
     cached = sum(run["seconds"].values())
     return dict(images=len(train) + len(val), epochs=epochs, end_to_end_seconds=end_to_end,
                 cached_seconds=cached, speedup=end_to_end / cached)

@@ -1,0 +1,143 @@
+"""Search for a fine-tuning recipe that beats the frozen features, on the validation split.
+
+Every run is appended to bench/finetune_runs.jsonl (seed, settings, val and test accuracy, seconds), the best
+and the worst alike. The frozen part of the backbone is run once: its activations at the cut (the input of the
+first block that may be trained), for the images and their mirror images, are kept in a .npz under runs/,
+and every recipe trains the blocks above the cut and the new softmax on them.
+
+    python bench/finetune_search.py --data DIR --weights FILE --recipes head ft16_1e-4 --seeds 0 1 2
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import tensorflow as tf
+
+from transfer_tutorial.data import course_config, course_splits, make_dataset
+from transfer_tutorial.transfer import build_feature_extractor
+
+HERE = Path(__file__).resolve().parent
+CUT = "block_14_expand"  # activations cached at this layer's input (7 x 7 x 160 for MobileNetV2 at 224 px)
+
+# name: (first trained layer or None for the head only, learning rate, max epochs, label smoothing, flips, head epochs first)
+RECIPES = {
+    "head": (None, 1e-3, 10, 0.0, False, 0),  # the course's recipe until now
+    "head_ls_flip": (None, 1e-3, 20, 0.1, True, 0),
+    "ft16_1e-4": ("block_16_expand", 1e-4, 10, 0.1, True, 10),
+    "ft16_3e-5": ("block_16_expand", 3e-5, 10, 0.1, True, 10),
+    "ft15_1e-4": ("block_15_expand", 1e-4, 10, 0.1, True, 10),
+    "ft14_1e-4": ("block_14_expand", 1e-4, 10, 0.1, True, 10),
+    "ft16_1e-4_noaug": ("block_16_expand", 1e-4, 10, 0.1, False, 10),
+}
+
+
+def activations(args):
+    cache = Path(args.cache)
+    if cache.exists():
+        with np.load(cache) as z:
+            return {k: z[k] for k in z.files}
+    config = course_config("full", data_dir=args.data, weights=args.weights, backbone="mobilenet_v2")
+    splits = course_splits(config)
+    extractor = build_feature_extractor("mobilenet_v2", config.weights, 224)
+    backbone = extractor.get_layer("backbone")
+    images = keras.Input((224, 224, 3))
+    lower = keras.Model(images, keras.Model(backbone.input, backbone.get_layer(CUT).input)(
+        extractor.layers[1](images), training=False))  # layers[1]: the Preprocess layer
+    out = {}
+    for name, split in splits.items():
+        t = time.perf_counter()
+        out[name] = lower.predict(make_dataset(split, 224, 32), verbose=0).astype(np.float16)
+        out[name + "_labels"] = split.labels
+        print(f"{name}: {len(split)} images, {time.perf_counter() - t:.0f} s", flush=True)
+    t = time.perf_counter()
+    flipped = make_dataset(splits["train"], 224, 32).map(lambda x, y: (tf.image.flip_left_right(x), y))
+    out["train_flipped"] = lower.predict(flipped, verbose=0).astype(np.float16)
+    print(f"train flipped: {time.perf_counter() - t:.0f} s", flush=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **out)
+    return out
+
+
+def upper_model(args, first_trained):
+    net = keras.applications.MobileNetV2(include_top=False, weights=args.weights, pooling="avg", input_shape=(224, 224, 3))
+    upper = keras.Model(net.get_layer(CUT).input, net.output)
+    start = [l.name for l in upper.layers].index(first_trained) if first_trained else len(upper.layers)
+    for i, layer in enumerate(upper.layers):
+        layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
+    return upper
+
+
+def run(args, acts, recipe, seed):
+    first, lr, epochs, smoothing, flips, head_epochs = RECIPES[recipe]
+    keras.utils.set_random_seed(seed)
+    n_classes = int(acts["train_labels"].max()) + 1
+    cut = keras.Input(acts["train"].shape[1:], name="cut")
+    upper = upper_model(args, first)
+    head = keras.layers.Dense(n_classes, activation="softmax", name="predictions")
+    model = keras.Model(cut, head(upper(cut, training=False)))
+
+    def data(split, train):
+        y = tf.one_hot(acts[split + "_labels"], n_classes)
+        if not (train and flips):
+            ds = tf.data.Dataset.from_tensor_slices((acts[split], y))
+        else:
+            ds = tf.data.Dataset.from_tensor_slices((acts["train"], acts["train_flipped"], y)).map(
+                lambda a, b, y: (tf.where(tf.random.uniform(()) < 0.5, a, b), y))
+        if train:
+            ds = ds.shuffle(len(acts[split]), seed=seed)
+        return ds.map(lambda x, y: (tf.cast(x, tf.float32), y)).batch(32).prefetch(2)
+
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+    t0 = time.perf_counter()
+    if head_epochs:  # the head first, on the frozen features, so fine-tuning does not start from random gradients
+        upper.trainable = False
+        model.compile(keras.optimizers.Adam(1e-3), loss, metrics=["accuracy"])
+        model.fit(data("train", True), validation_data=data("val", False), epochs=head_epochs, verbose=0)
+        upper_trainable = [l for l in upper.layers]
+        upper.trainable = True
+        start = [l.name for l in upper.layers].index(first)
+        for i, layer in enumerate(upper_trainable):
+            layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
+    head_val = model.evaluate(data("val", False), verbose=0, return_dict=True)["accuracy"] if head_epochs else None
+    model.compile(keras.optimizers.Adam(lr), loss, metrics=["accuracy"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=3, restore_best_weights=True)
+    h = model.fit(data("train", True), validation_data=data("val", False), epochs=epochs, verbose=0, callbacks=[stop])
+    seconds = time.perf_counter() - t0
+    val = model.evaluate(data("val", False), verbose=0, return_dict=True)["accuracy"]
+    test = model.evaluate(data("test", False), verbose=0, return_dict=True)["accuracy"]
+    row = dict(date=str(date.today()), machine=f"{platform.processor() or platform.machine()} {os.cpu_count()} cores",
+               recipe=recipe, seed=seed, first_trained=first, learning_rate=lr, max_epochs=epochs,
+               epochs_run=len(h.history["loss"]), best_epoch=int(np.argmax(h.history["val_accuracy"])) + 1,
+               label_smoothing=smoothing, flips=flips, head_epochs_first=head_epochs,
+               trainable_parameters=int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+               head_val_accuracy=head_val, val_accuracy=val, test_accuracy=test, seconds=round(seconds, 1))
+    print(json.dumps(row), flush=True)
+    with open(HERE / "finetune_runs.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", required=True)
+    p.add_argument("--weights", required=True)
+    p.add_argument("--cache", default="runs/finetune_activations.npz")
+    p.add_argument("--recipes", nargs="+", default=list(RECIPES))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    args = p.parse_args()
+    acts = activations(args)
+    for recipe in args.recipes:
+        for seed in args.seeds:
+            run(args, acts, recipe, seed)
+
+
+if __name__ == "__main__":
+    main()
