@@ -6,6 +6,11 @@ first block that may be trained), for the images and their mirror images, are ke
 and every recipe trains the blocks above the cut and the new softmax on them.
 
     python bench/finetune_search.py --data DIR --weights FILE --recipes head ft16_1e-4 --seeds 0 1 2
+
+With --course it runs the lessons' own recipe instead (`fit_head_on_features`, then `fine_tune` with its
+defaults), through the package and its feature cache, once per seed:
+
+    python bench/finetune_search.py --data DIR --weights FILE --course --seeds 0 1 2
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from transfer_tutorial.data import course_config, course_splits, make_dataset
-from transfer_tutorial.transfer import build_feature_extractor
+from transfer_tutorial.transfer import BACKBONES, build_feature_extractor
 
 HERE = Path(__file__).resolve().parent
 CUT = "block_14_expand"  # activations cached at this layer's input (7 x 7 x 160 for MobileNetV2 at 224 px)
@@ -125,6 +130,35 @@ def run(args, acts, recipe, seed):
         f.write(json.dumps(row) + "\n")
 
 
+def course_recipe(args, seed):
+    "The lessons' own recipe, through the package: fit_head_on_features, then fine_tune with its defaults."
+    from transfer_tutorial.data import course_config, course_splits, make_dataset
+    from transfer_tutorial.transfer import fine_tune, fit_head_on_features
+    config = course_config("full", data_dir=args.data, weights=args.weights, backbone="mobilenet_v2")
+    splits = course_splits(config)  # the split's seed stays the course's; `seed` varies the training only
+    extractor = build_feature_extractor("mobilenet_v2", config.weights, 224)
+    t0 = time.perf_counter()
+    run = fit_head_on_features(extractor, splits, config.epochs, seed=seed, verbose=0)
+    head_seconds = time.perf_counter() - t0
+    head_val = run["history"].history["val_accuracy"][-1]
+    head_test = float((run["head"].predict(run["features"]["test"][0], verbose=0).argmax(1) == splits["test"].labels).mean())
+    model = run["model"]
+    t0 = time.perf_counter()
+    history = fine_tune(model, splits, config.fine_tune_epochs, seed=seed, verbose=0)
+    fine_tune_seconds = time.perf_counter() - t0
+    test = model.evaluate(make_dataset(splits["test"], 224, 32), verbose=0, return_dict=True)["accuracy"]
+    row = dict(date=str(date.today()), machine=f"{platform.processor() or platform.machine()} {os.cpu_count()} cores",
+               recipe="course", version=2, seed=seed, first_trained=BACKBONES["mobilenet_v2"]["fine_tune_from"], learning_rate=1e-4,
+               max_epochs=config.fine_tune_epochs, epochs_run=len(history.history["loss"]), best_epoch=history.best_epoch,
+               label_smoothing=0.1, flips=True, head_epochs_first=config.epochs,
+               trainable_parameters=history.trainable_parameters, head_val_accuracy=head_val, head_test_accuracy=head_test,
+               head_seconds=round(head_seconds, 1), val_accuracy=history.best_val_accuracy, test_accuracy=test,
+               seconds=round(fine_tune_seconds, 1), seconds_by_step={k: round(v, 1) for k, v in history.seconds.items()})
+    print(json.dumps(row), flush=True)
+    with open(HERE / "finetune_runs.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", required=True)
@@ -132,7 +166,12 @@ def main():
     p.add_argument("--cache", default="runs/finetune_activations.npz")
     p.add_argument("--recipes", nargs="+", default=list(RECIPES))
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--course", action="store_true", help="run the lessons' recipe (transfer.fine_tune) for each seed")
     args = p.parse_args()
+    if args.course:
+        for seed in args.seeds:
+            course_recipe(args, seed)
+        return
     acts = activations(args)
     for recipe in args.recipes:
         for seed in args.seeds:

@@ -79,16 +79,20 @@ def run_course(
     batch_size = config.batch_size * distribution.num_replicas_in_sync  # config.batch_size is per device
     data = course_datasets(dataclasses.replace(config, batch_size=batch_size), splits)
     results, histories = {}, {}
+    cache = feature_cache and config.weights is not None  # random weights differ every run: their features are never reused
 
     def record(name, model, history, seconds, evaluation, seconds_by_step=None):
         histories[name] = history
         save_model(model, out / f"{name}.keras", class_names)
         _save_figure(plot_confusion_matrix(evaluation), out / f"confusion_{name}.png")
         _save_figure(plot_top_losses(evaluation), out / f"top_losses_{name}.png")
-        results[name] = dict(val_accuracy=history.history["val_accuracy"][-1], test_accuracy=evaluation.accuracy,
+        # fine_tune keeps its best validation epoch, the others their last
+        val_accuracy = getattr(history, "best_val_accuracy", history.history["val_accuracy"][-1])
+        results[name] = dict(val_accuracy=val_accuracy, test_accuracy=evaluation.accuracy,
                              test_accuracy_standard_error=evaluation.accuracy_standard_error,
                              test_mean_class_accuracy=evaluation.mean_class_accuracy, test_loss=evaluation.loss,
-                             epochs=len(history.history["loss"]), training_seconds=seconds,
+                             epochs=len(history.history["loss"]), kept_epoch=getattr(history, "best_epoch", len(history.history["loss"])),
+                             training_seconds=seconds,
                              seconds_by_step=seconds_by_step or {"training": seconds}, most_confused=most_confused(evaluation, 5))
 
     if "scratch" in strategies:
@@ -104,7 +108,7 @@ def run_course(
             # test features are only needed to evaluate the features strategy; fine-tuning evaluates on images
             needed = splits if "features" in strategies else {s: splits[s] for s in ("train", "val")}
             run = fit_head_on_features(extractor, needed, config.epochs, config.image_size, batch_size, seed=config.seed,
-                                       verbose=verbose, cache=feature_cache)
+                                       verbose=verbose, cache=cache)
         feature_seconds = sum(run["seconds"].values())
         if "features" in strategies:
             # the test features are already computed: evaluate the head on them instead of re-running the backbone
@@ -114,10 +118,11 @@ def run_course(
             if "features" not in strategies:
                 histories["head on features"] = run["history"]  # phase one, so the curves show both phases
             model = run["model"]
-            history = fine_tune(model, data["train"], data["val"], config.fine_tune_epochs, strategy=distribution, verbose=verbose)
-            record("finetune", model, history, feature_seconds + sum(history.history["seconds"]),
-                   evaluate_model(model, splits["test"], batch_size),
-                   {**run["seconds"], "fine_tune": sum(history.history["seconds"])})
+            history = fine_tune(model, splits, config.fine_tune_epochs, image_size=config.image_size, batch_size=batch_size,
+                                seed=config.seed, strategy=distribution, verbose=verbose, cache=cache)
+            fine_tune_seconds = sum(history.seconds.values())
+            record("finetune", model, history, feature_seconds + fine_tune_seconds, evaluate_model(model, splits["test"], batch_size),
+                   {**run["seconds"], "fine_tune": fine_tune_seconds})
 
     _save_figure(plot_history(histories), out / "curves.png")
     metrics = dict(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 import uuid
 import warnings
@@ -18,12 +19,12 @@ import numpy as np
 import tensorflow as tf
 
 from .data import ImageList, as_size, make_dataset, parse_weights
-from .baseline import compile_classifier, fit_classifier
+from .baseline import EpochTimer, compile_classifier, fit_classifier
 
 # %% auto #0
-__all__ = ['BACKBONES', 'WeightsError', 'Preprocess', 'build_feature_extractor', 'build_head', 'assemble', 'extract_features',
-           'features_dataset', 'feature_cache_dir', 'FeatureCacheEntry', 'fit_head_on_features', 'unfreeze_top',
-           'fine_tune', 'time_frozen_training']
+__all__ = ['BACKBONES', 'PIPELINE_VERSION', 'WeightsError', 'Preprocess', 'build_feature_extractor', 'build_head', 'assemble',
+           'extract_features', 'features_dataset', 'feature_cache_dir', 'FeatureCacheEntry', 'fit_head_on_features',
+           'unfreeze_top', 'split_backbone', 'fine_tune', 'time_frozen_training']
 
 # %% ../nbs/02_transfer.ipynb #27bbea8b
 BACKBONES = {
@@ -34,7 +35,8 @@ BACKBONES = {
     "mobilenet_v2": dict(
         application=keras.applications.MobileNetV2, preprocess=keras.applications.mobilenet_v2.preprocess_input,
         feature_layer=None,  # None: the convolutional part, averaged over the image
-        weights_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", fine_tune_from="block_16_expand"),
+        weights_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
+        fine_tune_from="block_14_expand"),  # the last three blocks: chosen on the validation split (bench/finetune_runs.jsonl)
     "resnet50": dict(
         application=keras.applications.ResNet50, preprocess=keras.applications.resnet50.preprocess_input,
         feature_layer=None, weights_file="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
@@ -132,17 +134,23 @@ def extract_features(
     batch_size:int=32,
     verbose:int=2,  # Keras' progress display: 2, one line; 1, a progress bar; 0, silent
     cache=True,  # True: the feature cache in `feature_cache_dir()`; a folder: a cache there; False: always compute
-) -> tuple[np.ndarray, np.ndarray]:  # (features [n, dim] float32, labels [n] int32)
+    flipped:bool=False,  # extract the features of the mirror images (left-right) instead
+) -> tuple[np.ndarray, np.ndarray]:  # (features [n, ...] float32, labels [n] int32)
     "Run the frozen extractor once over `images`, or read its features from the feature cache."
+    if tuple(extractor.input_shape[1:3]) != as_size(image_size):
+        raise ValueError(f"image_size {image_size} does not fit {extractor.name}, which takes {extractor.input_shape[1:3]} images.")
     entry = None
     if cache is not False and cache is not None:
-        entry = FeatureCacheEntry.of(feature_cache_dir() if cache is True else cache, extractor, images, image_size)
+        entry = FeatureCacheEntry.of(feature_cache_dir() if cache is True else cache, extractor, images, image_size, flipped)
         features = entry.read()
         if features is not None:
             if verbose:
-                print(f"{len(images):,} feature vectors read from the cache")
+                print(f"{len(images):,} images: features read from the cache")
             return features, images.labels.copy()
-    features = np.asarray(extractor.predict(make_dataset(images, image_size, batch_size), verbose=verbose), dtype=np.float32)
+    batches = make_dataset(images, image_size, batch_size)
+    if flipped:
+        batches = batches.map(lambda x, y: (tf.image.flip_left_right(x), y))
+    features = np.asarray(extractor.predict(batches, verbose=verbose), dtype=np.float32)
     if entry is not None:
         entry.write(features)
     return features, images.labels.copy()
@@ -166,6 +174,8 @@ def feature_cache_dir() -> Path:
     "The feature cache's folder: $TRANSFER_TUTORIAL_FEATURE_CACHE, else transfer_tutorial/features in Keras' cache folder."
     if os.environ.get("TRANSFER_TUTORIAL_FEATURE_CACHE"):
         return Path(os.environ["TRANSFER_TUTORIAL_FEATURE_CACHE"]).expanduser()
+    if os.environ.get("IN_TEST"):  # nbdev_test: the tests' random-weight features stay out of your Keras cache
+        return Path(tempfile.gettempdir()) / "transfer_tutorial_test_features"
     keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")  # where Keras caches downloads
     return Path(keras_home) / "transfer_tutorial" / "features"
 
@@ -178,23 +188,35 @@ def _walk(model):
             yield from _walk(layer)
 
 
+PIPELINE_VERSION = 1  # raise it when `decode_image` or the cache's format changes: older entries then never match
+
+
+def _layer_config(layer) -> str:
+    if isinstance(layer, keras.Model):  # its layers are listed one by one; its own config repeats them with their names
+        return type(layer).__name__
+    # names depend on the order models were built in; `trainable` changes what is trained, not what is computed
+    config = {k: v for k, v in layer.get_config().items() if k not in ("name", "trainable")}
+    return f"{type(layer).__name__} {json.dumps(config, sort_keys=True, default=str)}"
+
+
 def _extractor_key(extractor) -> dict:
     weights = hashlib.sha256()
-    for w in extractor.weights:  # values, not names: layer names change with the order models are built in
+    for w in extractor.weights:  # by value: the same weights from a download or a file share entries
         value = np.ascontiguousarray(w.numpy())
         weights.update(f"{value.shape}{value.dtype.str}".encode())
         weights.update(value.tobytes())
-    preprocessing = [l.backbone for l in _walk(extractor) if isinstance(l, Preprocess)]
-    return dict(weights_sha256=weights.hexdigest(), preprocessing=preprocessing, input_shape=list(extractor.input_shape[1:]),
-                layers=[type(l).__name__ for l in _walk(extractor)],  # the architecture, without the order-dependent names
-                feature_dim=int(extractor.output_shape[-1]), tensorflow=tf.__version__, keras=keras.__version__)
+    layers = hashlib.sha256("\n".join(_layer_config(l) for l in _walk(extractor)).encode()).hexdigest()
+    return dict(weights_sha256=weights.hexdigest(), layers_sha256=layers, input_shape=list(extractor.input_shape[1:]),
+                feature_shape=list(extractor.output_shape[1:]), tensorflow=tf.__version__, keras=keras.__version__,
+                pipeline=PIPELINE_VERSION)
 
 
 def _images_key(images: ImageList) -> str:
     h = hashlib.sha256()
     for path, label in zip(images.paths, images.labels):
         stat = os.stat(path)  # a missing image fails here, naming the file
-        h.update(f"{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{int(label)}\n".encode())
+        # a file replaced by a copy that kept size and modification time still has a new inode and change time
+        h.update(f"{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0{stat.st_ino}\0{int(label)}\n".encode())
     h.update(json.dumps(list(images.class_names)).encode())
     return h.hexdigest()
 
@@ -206,10 +228,10 @@ class FeatureCacheEntry:
         self.path, self.key, self.labels = Path(path), key, np.asarray(labels)
 
     @classmethod
-    def of(cls, folder, extractor, images:ImageList, image_size=224):
+    def of(cls, folder, extractor, images:ImageList, image_size=224, flipped:bool=False):
         "The entry for `extractor` on `images` at `image_size` in the cache `folder` (nothing is read yet)."
         key = dict(version=1, extractor=_extractor_key(extractor), images=_images_key(images),
-                   image_size=list(as_size(image_size)), count=len(images))
+                   image_size=list(as_size(image_size)), flipped=bool(flipped), count=len(images))
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
         return cls(Path(folder) / f"{extractor.name}-{len(images)}-{digest}.npz", key, images.labels)
 
@@ -220,7 +242,7 @@ class FeatureCacheEntry:
             with np.load(self.path, allow_pickle=False) as entry:
                 meta, features, labels = json.loads(str(entry["meta"])), entry["features"], entry["labels"]
             problem = ("it belongs to other data" if meta.get("key") != self.key else
-                       "its features have the wrong shape" if features.shape != (self.key["count"], self.key["extractor"]["feature_dim"]) else
+                       "its features have the wrong shape" if features.shape != (self.key["count"], *self.key["extractor"]["feature_shape"]) else
                        "its labels differ" if not np.array_equal(labels, self.labels) else
                        "its checksum does not match" if hashlib.sha256(features.tobytes()).hexdigest() != meta.get("features_sha256") else None)
         except Exception as e:  # a file cut short or overwritten: numpy and zipfile raise many kinds
@@ -291,22 +313,89 @@ def unfreeze_top(
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
+def split_backbone(
+    model:keras.Model,  # a model built by `assemble` or `build_feature_extractor`
+    from_layer:str|None=None,  # the first layer of the top part; None: the backbone's `fine_tune_from`
+) -> tuple:  # (bottom: raw images to activations at the cut, top: those activations to features)
+    "Cut the extractor in two at the input of `from_layer`; both parts share their layers (and weights) with `model`."
+    extractor = next(l for l in [model, *_walk(model)] if isinstance(l, keras.Model) and l.name.endswith("_features"))
+    backbone = extractor.get_layer("backbone")
+    preprocess = next(l for l in extractor.layers if isinstance(l, Preprocess))
+    cut_layer = from_layer or BACKBONES[preprocess.backbone]["fine_tune_from"]
+    cut = backbone.get_layer(cut_layer).input
+    images = keras.Input(extractor.input_shape[1:], name="images")
+    bottom_net = keras.Model(backbone.input, cut)
+    bottom = keras.Model(images, bottom_net(preprocess(images), training=False), name=f"{extractor.name}_below_{cut_layer}")
+    return bottom, keras.Model(cut, backbone.output, name=f"{extractor.name}_top")
+
+
+def _activation_batches(activations, labels, num_classes, batch_size, mirrored=None, seed=0):
+    "Batches of (activations, one-hot labels); with `mirrored`, shuffled, each image as it is or mirrored at random."
+    stored = tf.constant(activations)  # batches gather from one copy: no shuffle buffer holds a second one
+    targets = tf.one_hot(labels, num_classes)  # one-hot, for label smoothing
+    order = tf.data.Dataset.range(len(activations))
+    if mirrored is None:
+        batches = order.batch(batch_size).map(lambda i: (tf.gather(stored, i), tf.gather(targets, i)))
+        return batches.prefetch(tf.data.AUTOTUNE)
+    stored_mirrored = tf.constant(mirrored)
+    order = order.shuffle(len(activations), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    # Dataset.random draws new numbers every epoch: a seed per batch, hence a new mirror choice per image and epoch
+    batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+    def pick(i, batch_seed):
+        as_is = tf.random.stateless_uniform(tf.shape(i), seed=batch_seed) < 0.5
+        as_is = tf.reshape(as_is, [-1] + [1] * (activations.ndim - 1))
+        return tf.where(as_is, tf.gather(stored, i), tf.gather(stored_mirrored, i)), tf.gather(targets, i)
+    return tf.data.Dataset.zip(order, batch_seeds).map(pick, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
 def fine_tune(
     model:keras.Model,  # an assembled model whose head is already trained
-    train,  # training `tf.data.Dataset` of images
-    val,  # validation dataset
-    epochs:int=5,
-    learning_rate:float=1e-5,  # small, so the pretrained weights move a little
+    splits:dict,  # {"train": ImageList, "val": ImageList}
+    epochs:int=5,  # at most; training stops `patience` epochs after the best validation accuracy
+    learning_rate:float=1e-4,
     from_layer:str|None=None,  # first backbone layer to train; None: the backbone's `fine_tune_from`
+    image_size=224,
+    batch_size:int=32,
+    label_smoothing:float=0.1,  # the target puts 0.9 (plus 0.1/classes) on the true class instead of 1
+    mirror:bool=True,  # show each training image as it is or mirrored, at random, every epoch
+    patience:int=2,
+    seed:int=0,
     strategy=None,  # the `tf.distribute.Strategy` the model was built under; None: the default one
     verbose:int=2,  # 2: one line per epoch; 1: progress bars; 0: silent
-) -> keras.callbacks.History:  # also has `.trainable_parameters`
-    "Unfreeze the top of the backbone, recompile at a small learning rate and train the whole model on images."
-    with (strategy or tf.distribute.get_strategy()).scope():  # optimiser variables belong to the model's strategy
+    cache=True,  # the feature cache, for the activations below the cut
+) -> keras.callbacks.History:  # also .trainable_parameters, .best_epoch, .best_val_accuracy, .seconds {activations, training}
+    "Train the top of the backbone and the head on cached activations below it; the best validation epoch is kept."
+    start = time.perf_counter()
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():  # built under the model's strategy, so that predict spreads the batches over its devices
+        bottom, top = split_backbone(model, from_layer)
+    num_classes = model.output_shape[-1]
+    act = {name: extract_features(bottom, splits[name], image_size, batch_size, verbose=verbose, cache=cache)
+           for name in ("train", "val")}
+    mirrored = extract_features(bottom, splits["train"], image_size, batch_size, verbose=verbose, cache=cache, flipped=True)[0] if mirror else None
+    activation_seconds = time.perf_counter() - start
+    head = next(l for l in model.layers if l.name == "head")
+    keras.utils.set_random_seed(seed)
+    with strategy.scope():  # optimiser variables belong to the model's strategy
         trainable = unfreeze_top(model, from_layer)
-        compile_classifier(model, learning_rate)
-    history = fit_classifier(model, train, val, epochs=epochs, verbose=verbose)
+        compile_classifier(model, learning_rate)  # the image model, compiled as trained, to evaluate or train on
+        cut = keras.Input(act["train"][0].shape[1:], name="activations")
+        on_activations = keras.Model(cut, head(top(cut, training=False)), name="top_and_head")
+        on_activations.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                               loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing), metrics=["accuracy"])
+    timer = EpochTimer(print_lines=verbose == 2)
+    keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)
+    history = on_activations.fit(
+        _activation_batches(*act["train"], num_classes, batch_size, mirrored, seed),
+        validation_data=_activation_batches(*act["val"], num_classes, batch_size),
+        epochs=epochs, callbacks=[timer, keep_best], verbose=1 if verbose == 1 else 0,
+        shuffle=False)  # the dataset shuffles itself
+    history.history["seconds"] = timer.seconds
     history.trainable_parameters = trainable
+    history.best_epoch = int(np.argmax(history.history["val_accuracy"])) + 1
+    history.best_val_accuracy = float(max(history.history["val_accuracy"]))
+    history.seconds = dict(activations=activation_seconds, training=sum(timer.seconds))
     return history
 
 # %% ../nbs/02_transfer.ipynb #921a0d37

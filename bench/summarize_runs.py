@@ -1,0 +1,71 @@
+"""Write the tables of every recorded run into bench/RUNS.md, from the .jsonl files the benchmarks append to.
+
+    python bench/summarize_runs.py
+
+finetune_runs.jsonl (bench/finetune_search.py) and extraction_speed.jsonl (bench/extraction_speed.py) keep
+every run, the best and the worst alike; this only formats them, so no number in RUNS.md is typed by hand.
+"""
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def rows(name):
+    path = HERE / name
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+
+
+def finetune_tables(runs):
+    out = ["## Fine-tuning recipes (bench/finetune_search.py)", "",
+           "MobileNetV2 with ImageNet weights, Caltech-101 split 4,341 / 934 / 934, chosen on validation; test for reference.",
+           "`course` is the lessons' own `fit_head_on_features` + `fine_tune`; the others are the search's variants, trained on "
+           "cached activations at the input of `block_14_expand`.", "",
+           "| date | recipe | seed | first trained layer | lr | label smoothing | mirror | epochs run (best) | head val | val | test | seconds |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        head = f"{r['head_val_accuracy']:.1%}" if r.get("head_val_accuracy") is not None else "-"
+        out.append(f"| {r['date']} | {r['recipe']} | {r['seed']} | {r['first_trained'] or 'none (head only)'} | {r['learning_rate']:g} | "
+                   f"{r['label_smoothing']} | {'yes' if r['flips'] else 'no'} | {r['epochs_run']} ({r['best_epoch']}) | {head} | "
+                   f"{r['val_accuracy']:.1%} | {r['test_accuracy']:.1%} | {r['seconds']:.0f} |")
+    course = [r for r in runs if r["recipe"] == "course" and r.get("version") == 2]
+    if course:
+        def med(key):
+            return statistics.median(r[key] for r in course)
+        out += ["", f"The lessons' recipe, median of {len(course)} seeds ({', '.join(str(r['seed']) for r in course)}): "
+                f"head on frozen features val {med('head_val_accuracy'):.1%}, test {med('head_test_accuracy'):.1%}; "
+                f"fine-tuned val {med('val_accuracy'):.1%}, test {med('test_accuracy'):.1%}; "
+                f"fine-tuning {med('seconds'):.0f} s (activations included)."]
+    return out
+
+
+def speed_tables(runs):
+    out = ["## Feature extraction throughput (bench/extraction_speed.py)", "",
+           "Images per second, 224 x 224, batch 32, random weights (the cost does not depend on their values), real "
+           "Caltech-101 JPEGs. Limit: 1 / (1/model + 1/decode), decoding and the model sharing the same cores. Runs labelled "
+           "`before` include the one-off tracing of predict's dataset function in the pipeline's time; `steady-state` "
+           "runs time it apart (last column).", "",
+           "| date | run | backbone | images | model alone (predict) | model alone (tf.function) | decode alone | limit | pipeline (predict) | pipeline (tf.function) | best pipeline / limit | predict's first batch | max abs diff |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        best = max(r["pipeline_predict"], r["pipeline_function"])
+        diff = max(v for k, v in r.items() if k.startswith("max_abs_diff"))
+        out.append(f"| {r['date']} | {r.get('label') or '-'} | {r['backbone']} | {r['images']} | {r['model_alone_predict']:.1f} | "
+                   f"{r['model_alone_function']:.1f} | {r['decode_alone']:.0f} | {r['limit']:.1f} | {r['pipeline_predict']:.1f} | "
+                   f"{r['pipeline_function']:.1f} | {best / r['limit']:.0%} | "
+                   f"{str(round(r['predict_first_batch_seconds'], 1)) + ' s' if 'predict_first_batch_seconds' in r else 'in the timing'} | {diff:.1e} |")
+    return out
+
+
+def main():
+    machine = {r.get("machine") for r in rows("finetune_runs.jsonl") + rows("extraction_speed.jsonl")}
+    text = ["# Every recorded run", "", f"Machines: {', '.join(sorted(m for m in machine if m))}; TensorFlow 2.21, Keras 3.15.", "",
+            *finetune_tables(rows("finetune_runs.jsonl")), "", *speed_tables(rows("extraction_speed.jsonl")), ""]
+    (HERE / "RUNS.md").write_text("\n".join(text))
+    print("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()
