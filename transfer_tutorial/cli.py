@@ -60,6 +60,7 @@ def run_course(
     out="transfer_tutorial_run",  # folder for metrics, pictures and models (created)
     verbose=2,  # Keras progress display: 0 (silent), 1 (bars) or 2 (a line per epoch)
     feature_cache=True,  # keep and reuse features on disk (`extract_features`); False: always compute them
+    with_learning_curve=False,  # also train new softmax layers on 1, 2, 5, 10, 20 and all images per class (`learning_curve`)
 ) -> dict:  # the content of metrics.json
     "Train, evaluate and save the requested strategies; write metrics.json and pictures to `out`."
     import dataclasses
@@ -67,7 +68,8 @@ def run_course(
     from transfer_tutorial.data import course_datasets, course_splits
     from transfer_tutorial.baseline import build_baseline, compile_classifier, fit_classifier, plot_history
     from transfer_tutorial.transfer import build_feature_extractor, fine_tune, fit_head_on_features
-    from transfer_tutorial.evaluation import evaluate_model, most_confused, plot_confusion_matrix, plot_top_losses, save_model
+    from transfer_tutorial.evaluation import (evaluate_model, learning_curve, most_confused, plot_confusion_matrix,
+                                             plot_learning_curve, plot_top_losses, save_model)
     unknown = set(strategies) - set(STRATEGIES)
     if unknown:
         raise ValueError(f"Unknown strategy {sorted(unknown)}; choose from {list(STRATEGIES)}.")
@@ -102,11 +104,12 @@ def run_course(
         history = fit_classifier(model, data["train"], data["val"], config.epochs, verbose=verbose)
         record("scratch", model, history, sum(history.history["seconds"]), evaluate_model(model, splits["test"], batch_size))
 
-    if {"features", "finetune"} & set(strategies):
+    curve = None
+    if {"features", "finetune"} & set(strategies) or with_learning_curve:
         with distribution.scope():
             extractor = build_feature_extractor(config.backbone, config.weights, config.image_size)
-            # test features are only needed to evaluate the features strategy; fine-tuning evaluates on images
-            needed = splits if "features" in strategies else {s: splits[s] for s in ("train", "val")}
+            # test features: to evaluate the features strategy and the learning curve; fine-tuning evaluates on images
+            needed = splits if "features" in strategies or with_learning_curve else {s: splits[s] for s in ("train", "val")}
             run = fit_head_on_features(extractor, needed, config.epochs, config.image_size, batch_size, seed=config.seed,
                                        verbose=verbose, cache=cache)
         feature_seconds = sum(run["seconds"].values())
@@ -114,6 +117,13 @@ def run_course(
             # the test features are already computed: evaluate the head on them instead of re-running the backbone
             evaluation = evaluate_model(run["head"], splits["test"], batch_size, inputs=run["features"]["test"][0])
             record("features", run["model"], run["history"], feature_seconds, evaluation, run["seconds"])
+        if with_learning_curve:  # on the features just computed: no image goes through the backbone again
+            curve = learning_curve(run["features"], len(class_names), seeds=(config.seed, config.seed + 1, config.seed + 2),
+                                   epochs=config.epochs, batch_size=batch_size, verbose=1 if verbose else 0)
+            references = {f"chance (1 in {len(class_names)})": 1 / len(class_names)}
+            if "scratch" in results:
+                references = {"scratch CNN, all training images": results["scratch"]["test_accuracy"], **references}
+            _save_figure(plot_learning_curve(curve, references), out / "learning_curve.png")
         if "finetune" in strategies:
             if "features" not in strategies:
                 histories["head on features"] = run["history"]  # phase one, so the curves show both phases
@@ -124,13 +134,17 @@ def run_course(
             record("finetune", model, history, feature_seconds + fine_tune_seconds, evaluate_model(model, splits["test"], batch_size),
                    {**run["seconds"], "fine_tune": fine_tune_seconds})
 
-    _save_figure(plot_history(histories), out / "curves.png")
+    if histories:
+        _save_figure(plot_history(histories), out / "curves.png")
     metrics = dict(
         config={k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()},
         classes=len(class_names), images={name: len(split) for name, split in splits.items()},
         distribution=dict(strategy="default" if type(distribution).__name__.startswith("_Default") else type(distribution).__name__,
                           replicas=distribution.num_replicas_in_sync),
         results=results)
+    if curve is not None:
+        metrics["learning_curve"] = dict(seeds=curve.seeds, seconds=curve.seconds, points=curve.rows(),
+                                         test_accuracy_by_seed=curve.test_accuracy.tolist())
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     return metrics
 
@@ -178,12 +192,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, metavar="N", help="images per batch and device (default: 32 with data)")
     run.add_argument("--no-cache", action="store_true",
                      help="compute the backbone's features even if the feature cache (~/.keras/transfer_tutorial/features) has them")
+    run.add_argument("--learning-curve", action="store_true",
+                     help="also measure test accuracy with 1, 2, 5, 10, 20 and all training images per class (learning_curve.png)")
     run.add_argument("--out", default="transfer_tutorial_run", metavar="DIR", help="output folder (default: %(default)s)")
     predict = commands.add_parser("predict", help="top-k classes of image files with a saved model",
                                   description="Print the k most probable classes of each image with a model saved by `run`.")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, GIF, BMP)")
     predict.add_argument("--model", required=True, metavar="PATH", help="a .keras file written by `run`")
     predict.add_argument("-k", type=int, default=5, help="how many classes to print (default: %(default)s)")
+    predict.add_argument("--explain", metavar="DIR",
+                         help="write a Grad-CAM picture of each image's predicted class to DIR/<image name>_gradcam.png")
     return parser
 
 
@@ -216,7 +234,28 @@ def _summary(metrics: dict, out) -> str:
             f"weights {c['weights']}, {c['image_size']} px; distribution: {metrics['distribution']['strategy']} strategy, "
             f"{metrics['distribution']['replicas']} replica(s)")
     table = results_table(rows, ("model", "val accuracy", "test accuracy", "epochs", "training seconds", "most confused"))
-    return f"{head}\n\n{table}\n\nWritten to {out}: metrics.json, curves.png, confusion_*.png, top_losses_*.png, *.keras"
+    written = "metrics.json, curves.png, confusion_*.png, top_losses_*.png, *.keras"
+    if "learning_curve" in metrics:
+        points = metrics["learning_curve"]["points"]
+        table += ("\n\nLearning curve (new softmax on the features, test accuracy, mean of "
+                  f"{len(metrics['learning_curve']['seeds'])} seeds, min to max):\n\n"
+                  + results_table(points, ("images per class", "training images", "test accuracy", "test accuracy min", "test accuracy max")))
+        written += ", learning_curve.png"
+    return f"{head}\n\n{table}\n\nWritten to {out}: {written}"
+
+
+def _explain(model, image, class_names, folder: Path, taken: set) -> Path:
+    "Save the Grad-CAM picture of `image` in `folder`, under a name no earlier image of this run took."
+    from transfer_tutorial.evaluation import show_grad_cam
+    folder.mkdir(parents=True, exist_ok=True)
+    stem, n = Path(image).stem, 1
+    picture = folder / f"{stem}_gradcam.png"
+    while picture in taken:  # two images of the same name from different folders
+        n += 1
+        picture = folder / f"{stem}_{n}_gradcam.png"
+    taken.add(picture)
+    _save_figure(show_grad_cam(model, image, class_names), picture)
+    return picture
 
 
 def main(argv:list|None=None) -> int:  # exit status
@@ -236,15 +275,21 @@ def main(argv:list|None=None) -> int:  # exit status
             config = _config_from(args)
             strategies = STRATEGIES if args.strategy == "all" else (args.strategy,)
             verbose = 1 if sys.stdout.isatty() else 2  # progress bars on a terminal, one line per epoch in a log
-            metrics = run_course(config, strategies, args.out, verbose=verbose, feature_cache=not args.no_cache)
+            metrics = run_course(config, strategies, args.out, verbose=verbose, feature_cache=not args.no_cache,
+                                 with_learning_curve=args.learning_curve)
             print(_summary(metrics, args.out))
         else:
             if args.k < 1:
                 raise ValueError("-k must be at least 1.")
             model, class_names = load_model(args.model)
+            explained = set()
             for image in args.images:
                 top = predict_image(model, image, class_names, args.k)
-                print(f"{image}: " + ", ".join(f"{name} {p:.1%}" for name, p in top))
+                line = f"{image}: " + ", ".join(f"{name} {p:.1%}" for name, p in top)
+                if args.explain:
+                    picture = _explain(model, image, class_names, Path(args.explain), explained)
+                    line += f" (Grad-CAM: {picture})"
+                print(line)
     except (DatasetError, DownloadError, WeightsError, FileNotFoundError, ValueError, OSError) as e:
         print(f"transfer-tutorial: error: {e}", file=sys.stderr)
         return 1

@@ -6,19 +6,26 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+import tensorflow as tf
 
 from .data import DatasetError, ImageList, image_grid, load_image, make_dataset
-import transfer_tutorial.transfer  # noqa: F401  registers the Preprocess layer, so saved transfer models load
+from .baseline import compile_classifier
+# importing transfer also registers its Preprocess layer, so saved transfer models load
+from .transfer import Preprocess, _walk, build_head, split_backbone
 
 # %% auto #0
 __all__ = ['Evaluation', 'evaluate_model', 'results_table', 'most_confused', 'plot_confusion_matrix', 'plot_top_losses',
-           'predict_image', 'show_prediction', 'ModelFileError', 'save_model', 'load_model']
+           'grad_cam_parts', 'grad_cam', 'plot_grad_cam', 'show_grad_cam', 'stratified_subset', 'LearningCurve',
+           'learning_curve', 'plot_learning_curve', 'predict_image', 'show_prediction', 'ModelFileError', 'save_model',
+           'load_model']
 
 # %% ../nbs/03_evaluation.ipynb #48d23f3a
 @dataclass
@@ -174,12 +181,226 @@ def plot_top_losses(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/03_evaluation.ipynb #fa84927c
+# %% ../nbs/03_evaluation.ipynb #d86b2571
 def _check_class_names(model, class_names):
     if model.output_shape[-1] != len(class_names):
         raise ValueError(f"The model predicts {model.output_shape[-1]} classes but {len(class_names)} class names were given.")
 
 
+def _softmax_layer(model):
+    last = model.layers[-1]
+    if isinstance(last, keras.Model):  # an assembled model ends in its head
+        return _softmax_layer(last)
+    if not isinstance(last, keras.layers.Dense):
+        raise ValueError(f"{model.name} does not end in a Dense softmax layer: Grad-CAM needs the class scores before it.")
+    return last
+
+
+def grad_cam_parts(
+    model:keras.Model,  # a course model: `assemble`d transfer model or baseline CNN, fresh or loaded
+) -> tuple:  # (images → last feature map, that map → inputs of the last layer, the last Dense layer)
+    "Cut `model` where its last convolutional feature map becomes a vector; the parts share the model's weights."
+    dense = _softmax_layer(model)
+    if any(isinstance(layer, Preprocess) for layer in _walk(model)):  # a transfer model: the backbone is nested
+        backbone = next(layer for layer in _walk(model) if layer.name == "backbone")
+        to_vector = next(layer for layer in backbone.layers if len(layer.output.shape) == 2)
+        return (*split_backbone(model, to_vector.name), dense)
+    layers = model.layers
+    cut = next((i for i, layer in enumerate(layers) if len(layer.output.shape) == 2), None)
+    if not cut or len(layers[cut].input.shape) != 4:
+        raise ValueError(f"{model.name} has no 4-D feature map that a Flatten or pooling layer turns into a vector: "
+                         "Grad-CAM cannot be computed for it.")
+    feature_map = keras.Input(layers[cut].input.shape[1:], name="feature_map")
+    x = feature_map
+    for layer in layers[cut:-1]:
+        x = layer(x)
+    return keras.Model(model.inputs, layers[cut].input), keras.Model(feature_map, x), dense
+
+
+def grad_cam(
+    model:keras.Model,  # a course model, raw 0-255 images in, class probabilities out
+    images,  # raw 0-255 RGB images at the model's input size, [n, h, w, 3] (or one image, [h, w, 3])
+    class_index:int|None=None,  # the class to explain; None: each image's predicted class
+    batch_size:int=16,
+) -> tuple:  # (heat maps [n, h, w] in [0, 1], explained class [n], probabilities [n, classes])
+    "Grad-CAM heat maps: where in each image the last feature map speaks for the class, scaled to the image."
+    images = np.asarray(images, dtype=np.float32)
+    single = images.ndim == 3
+    images = images[None] if single else images
+    to_map, to_features, dense = grad_cam_parts(model)
+    maps, classes, probabilities = [], [], []
+    for start in range(0, len(images), batch_size):
+        feature_map = to_map(tf.constant(images[start:start + batch_size]), training=False)
+        with tf.GradientTape() as tape:
+            tape.watch(feature_map)
+            scores = tf.matmul(to_features(feature_map, training=False), dense.kernel) + dense.bias  # before the softmax
+            if class_index is None:
+                chosen = tf.argmax(scores, axis=1, output_type=tf.int32)
+            else:
+                chosen = tf.fill([tf.shape(scores)[0]], tf.constant(class_index, tf.int32))
+            score = tf.gather(scores, chosen, axis=1, batch_dims=1)
+        channel_weights = tf.reduce_mean(tape.gradient(score, feature_map), axis=(1, 2))  # one weight per channel
+        cam = tf.nn.relu(tf.einsum("nhwc,nc->nhw", feature_map, channel_weights))
+        cam = tf.image.resize(cam[..., None], images.shape[1:3], method="bilinear")[..., 0]
+        peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
+        maps.append((cam / tf.where(peak > 0, peak, 1.0)).numpy())  # a map without positive evidence stays 0
+        classes.append(chosen.numpy())
+        probabilities.append(tf.nn.softmax(scores).numpy())
+    maps, classes, probabilities = np.concatenate(maps), np.concatenate(classes), np.concatenate(probabilities)
+    return (maps[0], classes[0], probabilities[0]) if single else (maps, classes, probabilities)
+
+# %% ../nbs/03_evaluation.ipynb #c5650759
+def _draw_heat_map(ax, image, heat_map, title, color="black"):
+    ax.imshow(np.asarray(image).astype(np.uint8))
+    ax.imshow(heat_map, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+    ax.set_title(title, fontsize=8, color=color)
+    ax.axis("off")
+
+
+def plot_grad_cam(
+    model:keras.Model,  # the model `evaluation` evaluated
+    evaluation:Evaluation,
+    correct:int=3,  # how many correctly classified images, drawn at random (first row)
+    worst:int=3,  # how many of the highest-loss images (second row)
+    seed:int=0,  # which correct images
+):
+    "Grad-CAM of the predicted class over a few correct and the worst test images; returns the figure."
+    right = np.flatnonzero(evaluation.predictions == evaluation.labels)
+    chosen_right = np.sort(np.random.default_rng(seed).choice(right, min(correct, len(right)), replace=False))
+    chosen_worst = np.argsort(-evaluation.losses, kind="stable")[:worst]
+    rows = [r for r in (chosen_right, chosen_worst) if len(r)]
+    ncols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.4 * ncols, 2.7 * len(rows)), dpi=72, squeeze=False)
+    for row, (indices, label) in enumerate(zip(rows, ("right (at random)", "highest loss"))):
+        images = np.stack([load_image(evaluation.images.paths[i], model.input_shape[1:3]) for i in indices])
+        maps, explained, probabilities = grad_cam(model, images)
+        for ax, i, image, heat_map, c, p in zip(axes[row], indices, images, maps, explained, probabilities):
+            actual = evaluation.class_names[evaluation.labels[i]]
+            _draw_heat_map(ax, image, heat_map, f"actual: {actual}\npredicted: {evaluation.class_names[c]} ({p[c]:.0%})",
+                           "black" if c == evaluation.labels[i] else "firebrick")
+        for ax in axes[row][len(indices):]:
+            ax.axis("off")
+        axes[row][0].text(-0.08, 0.5, label, transform=axes[row][0].transAxes, rotation=90, va="center", ha="right", fontsize=10)
+    fig.suptitle(f"Grad-CAM of the predicted class, {model.name} (red: wrong prediction)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def show_grad_cam(
+    model:keras.Model,
+    path,  # an image file
+    class_names:list,  # the model's classes, in label order
+    class_index:int|None=None,  # the class to explain; None: the predicted one
+):
+    "One image file beside its Grad-CAM heat map, titled with the explained class and its probability; returns the figure."
+    _check_class_names(model, class_names)
+    image = load_image(path, model.input_shape[1:3])
+    heat_map, c, probabilities = grad_cam(model, image, class_index)
+    fig, (ax_image, ax_map) = plt.subplots(1, 2, figsize=(7, 3.8), dpi=72)
+    ax_image.imshow(image.astype(np.uint8))
+    ax_image.set_title(Path(path).name, fontsize=9)
+    ax_image.axis("off")
+    _draw_heat_map(ax_map, image, heat_map, f"Grad-CAM of {class_names[c]} ({probabilities[c]:.1%})")
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/03_evaluation.ipynb #653fadce
+def stratified_subset(
+    labels:np.ndarray,  # the label of every training image
+    per_class:int|None,  # images to keep from every class (all of a smaller class); None: all images
+    seed:int=0,
+) -> np.ndarray:  # sorted indices into `labels`
+    "The same number of images from every class, drawn with `seed`; for one seed a larger subset contains a smaller one."
+    if per_class is not None and per_class < 1:
+        raise ValueError(f"per_class must be at least 1 (or None for all images), got {per_class}.")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))  # one order per class and seed: subsets are nested
+        chosen.append(members[:per_class])
+    return np.sort(np.concatenate(chosen))
+
+
+@dataclass
+class LearningCurve:
+    "Accuracy of a new softmax trained on growing stratified subsets of the training features."
+    per_class: list  # images per class asked for at each point (None: all)
+    train_images: np.ndarray  # [points] images the heads at each point were trained on
+    val_accuracy: np.ndarray  # [points, seeds]
+    test_accuracy: np.ndarray  # [points, seeds]
+    seeds: list
+    num_classes: int
+    seconds: float  # wall time of all the heads
+
+    def rows(self) -> list:
+        "One dict per point: images per class, images, mean and spread (min to max) of the accuracies over the seeds."
+        return [{"images per class": "all" if k is None else k, "training images": int(n),
+                 "val accuracy": float(v.mean()), "test accuracy": float(t.mean()),
+                 "test accuracy min": float(t.min()), "test accuracy max": float(t.max())}
+                for k, n, v, t in zip(self.per_class, self.train_images, self.val_accuracy, self.test_accuracy)]
+
+
+def learning_curve(
+    features:dict,  # {"train": (features, labels), "val": ..., "test": ...}, e.g. `fit_head_on_features(...)["features"]`
+    num_classes:int,
+    per_class=(1, 2, 5, 10, 20, None),  # the points; None: the whole training split
+    seeds=(0, 1, 2),
+    epochs:int=10,  # as many updates as this many epochs over the whole training split
+    batch_size:int=32,
+    learning_rate:float=1e-3,
+    verbose:int=1,  # 1: one line per point; 0: silent
+) -> LearningCurve:
+    "Train a new softmax on stratified subsets of cached training features; measure each on validation and test."
+    train_features, train_labels = features["train"]
+    steps = math.ceil(len(train_labels) / batch_size)  # updates per epoch of the whole split
+    shape = (len(per_class), len(seeds))
+    val_accuracy, test_accuracy, sizes = np.zeros(shape), np.zeros(shape), np.zeros(len(per_class), dtype=int)
+    start = time.perf_counter()
+    for i, k in enumerate(per_class):
+        for j, seed in enumerate(seeds):
+            subset = stratified_subset(train_labels, k, seed)
+            keras.utils.set_random_seed(seed)
+            head = compile_classifier(build_head(num_classes, train_features.shape[-1]), learning_rate)
+            batches = (tf.data.Dataset.from_tensor_slices((train_features[subset], train_labels[subset]))
+                       .shuffle(len(subset), seed=seed).repeat().batch(batch_size).prefetch(tf.data.AUTOTUNE))
+            head.fit(batches, epochs=epochs, steps_per_epoch=steps, verbose=0)
+            for split, accuracy in (("val", val_accuracy), ("test", test_accuracy)):
+                x, y = features[split]
+                accuracy[i, j] = (head.predict(x, batch_size=256, verbose=0).argmax(axis=1) == y).mean()
+            sizes[i] = len(subset)
+        if verbose:
+            print(f"{'all' if k is None else k:>3} per class ({sizes[i]:,} images): test accuracy {test_accuracy[i].mean():.1%} "
+                  f"(seeds: {', '.join(f'{a:.1%}' for a in test_accuracy[i])})")
+    return LearningCurve(list(per_class), sizes, val_accuracy, test_accuracy, list(seeds), num_classes, time.perf_counter() - start)
+
+
+def plot_learning_curve(
+    curve:LearningCurve,
+    references:dict|None=None,  # {label: accuracy} drawn as horizontal lines, e.g. the scratch CNN's test accuracy
+):
+    "Test accuracy against training images per class (log axis): the mean over the seeds and each seed; returns the figure."
+    per_class = curve.train_images / curve.num_classes  # "all": the split's average per class
+    mean = curve.test_accuracy.mean(axis=1)
+    fig, ax = plt.subplots(figsize=(7.5, 4.3), dpi=72)
+    for j in range(len(curve.seeds)):
+        ax.scatter(per_class, curve.test_accuracy[:, j], color="tab:blue", alpha=0.35, s=16, label="one seed" if j == 0 else None)
+    ax.plot(per_class, mean, "o-", color="tab:blue", label=f"new softmax on frozen features, mean of {len(curve.seeds)} seeds")
+    for (label, accuracy), colour in zip((references or {}).items(), ("tab:orange", "grey", "tab:green", "tab:red")):
+        ax.axhline(accuracy, linestyle="--", color=colour, label=f"{label}: {accuracy:.1%}")
+    ax.set_xscale("log")
+    ax.set_xticks(per_class, [f"all\n({n:.0f})" if k is None else str(k) for k, n in zip(curve.per_class, per_class)])
+    ax.minorticks_off()
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+    ax.set(xlabel="training images per class (log scale)", ylabel="test accuracy",
+           title=f"How many images per class the new softmax needs ({curve.num_classes} classes)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/03_evaluation.ipynb #fa84927c
 def predict_image(
     model:keras.Model,  # takes raw 0-255 images, returns class probabilities
     path,  # an image file (JPEG, PNG, GIF or BMP)
