@@ -45,6 +45,9 @@ print(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHW
 """
 
 
+DEPLOY_MARKER = "<!-- deployment: written by bench/deploy_results.py -->"
+
+
 def describe_machine() -> str:
     import tensorflow as tf
     import keras
@@ -141,6 +144,9 @@ def main():
     text = (f"Measured {raw['machine']}; data {Path(args.data).name}, {len(images.class_names)} classes, {len(images):,} images, "
             f"split {sizes}.\n\n{table}\n")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    old = Path(args.out).read_text() if Path(args.out).exists() else ""
+    if DEPLOY_MARKER in old:  # the deployment section comes from bench/deploy_results.py: keep it
+        text += "\n" + old[old.index(DEPLOY_MARKER):]
     Path(args.out).write_text(text)
     Path(args.out).with_suffix(".json").write_text(json.dumps(raw, indent=1, default=str))
     print(text)

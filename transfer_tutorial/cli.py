@@ -195,13 +195,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--learning-curve", action="store_true",
                      help="also measure test accuracy with 1, 2, 5, 10, 20 and all training images per class (learning_curve.png)")
     run.add_argument("--out", default="transfer_tutorial_run", metavar="DIR", help="output folder (default: %(default)s)")
-    predict = commands.add_parser("predict", help="top-k classes of image files with a saved model",
-                                  description="Print the k most probable classes of each image with a model saved by `run`.")
-    predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, GIF, BMP)")
+    predict = commands.add_parser("predict", help="top-k classes of image files and folders with a saved model",
+                                  description="Print the k most probable classes of each image with a model saved by `run`; "
+                                              "folders are searched recursively, and all images go through the model in batches.")
+    predict.add_argument("images", nargs="+", metavar="PATH", help="image files (JPEG, PNG, GIF, BMP) and folders")
     predict.add_argument("--model", required=True, metavar="PATH", help="a .keras file written by `run`")
     predict.add_argument("-k", type=int, default=5, help="how many classes to print (default: %(default)s)")
+    predict.add_argument("--csv", metavar="FILE", help="also write path, top-k classes and probabilities to FILE")
+    predict.add_argument("--batch-size", type=int, default=32, metavar="N", help="images per batch (default: %(default)s)")
     predict.add_argument("--explain", metavar="DIR",
                          help="write a Grad-CAM picture of each image's predicted class to DIR/<image name>_gradcam.png")
+    export = commands.add_parser("export", help="write a saved model as TensorFlow Lite or SavedModel",
+                                 description="Export a model saved by `run` for phones (TensorFlow Lite) or servers (SavedModel), "
+                                             "with its class names beside it.")
+    export.add_argument("--model", required=True, metavar="PATH", help="a .keras file written by `run`")
+    export.add_argument("--format", choices=("tflite", "saved_model"), default="tflite", help="(default: %(default)s)")
+    export.add_argument("--quantize", choices=("none", "float16", "int8"), default="none",
+                        help="TensorFlow Lite weights: float32 (none), float16, or int8 dynamic range (default: %(default)s)")
+    export.add_argument("--out", required=True, metavar="PATH", help="a .tflite file, or a folder for the SavedModel")
     return parser
 
 
@@ -244,6 +255,22 @@ def _summary(metrics: dict, out) -> str:
     return f"{head}\n\n{table}\n\nWritten to {out}: {written}"
 
 
+def _check_outputs_apart(images, csv_file, explain_folder):
+    "Refuse a --csv or --explain target that would write over the images or into one of their folders."
+    from transfer_tutorial.data import IMAGE_EXTENSIONS
+    inputs = [Path(p).resolve() for p in images]
+    folders = {p if p.is_dir() else p.parent for p in inputs}
+    if csv_file:
+        target = Path(csv_file).resolve()
+        if target.suffix.lower() in IMAGE_EXTENSIONS or target in inputs or target.is_dir():
+            raise ValueError(f"--csv {csv_file} would replace an image or a folder; name a new .csv file.")
+    if explain_folder:
+        target = Path(explain_folder).resolve()
+        if any(target == f or f in target.parents for f in folders):
+            raise ValueError(f"--explain {explain_folder} is a folder of the images (or inside one); choose a folder "
+                             "elsewhere, so that the pictures never mix with your photos.")
+
+
 def _explain(model, image, class_names, folder: Path, taken: set) -> Path:
     "Save the Grad-CAM picture of `image` in `folder`, under a name no earlier image of this run took."
     from transfer_tutorial.evaluation import show_grad_cam
@@ -265,11 +292,12 @@ def main(argv:list|None=None) -> int:  # exit status
     # warnings (such as the list of skipped image files) as one plain line each, like the errors below
     warnings.formatwarning = lambda message, category, *rest, **kw: f"transfer-tutorial: warning: {message}\n"
     start_tensorflow_quietly()
+    import tensorflow as tf
     from transfer_tutorial.data import DatasetError, DownloadError
     from transfer_tutorial.transfer import BACKBONES, WeightsError
     if getattr(args, "backbone", None) and args.backbone not in BACKBONES:
         parser.error(f"argument --backbone: invalid choice: {args.backbone!r} (choose from {', '.join(sorted(BACKBONES))})")
-    from transfer_tutorial.evaluation import load_model, predict_image
+    from transfer_tutorial.evaluation import load_model
     try:
         if args.command == "run":
             config = _config_from(args)
@@ -278,19 +306,35 @@ def main(argv:list|None=None) -> int:  # exit status
             metrics = run_course(config, strategies, args.out, verbose=verbose, feature_cache=not args.no_cache,
                                  with_learning_curve=args.learning_curve)
             print(_summary(metrics, args.out))
-        else:
-            if args.k < 1:
-                raise ValueError("-k must be at least 1.")
+        elif args.command == "export":
+            from transfer_tutorial.deploy import export_model
             model, class_names = load_model(args.model)
+            quantization = None if args.quantize == "none" else args.quantize
+            print(f"Written: {export_model(model, args.out, class_names, args.format, quantization)}")
+        else:
+            from transfer_tutorial.deploy import predict_images, write_predictions_csv
+            if args.k < 1 or args.batch_size < 1:
+                raise ValueError("-k and --batch-size must be at least 1.")
+            _check_outputs_apart(args.images, args.csv, args.explain)  # before any work: nothing lands among the photos
+            model, class_names = load_model(args.model)
+            # Keras draws its progress bar on stdout: only on a terminal, never into redirected answers
+            predictions = predict_images(model, args.images, class_names, args.batch_size, verbose=1 if sys.stdout.isatty() else 0)
+            if not predictions.paths and not predictions.skipped:
+                raise ValueError(f"no JPEG, PNG, GIF or BMP files in {', '.join(args.images)}.")
             explained = set()
-            for image in args.images:
-                top = predict_image(model, image, class_names, args.k)
+            for image, top in predictions.top(args.k):
                 line = f"{image}: " + ", ".join(f"{name} {p:.1%}" for name, p in top)
                 if args.explain:
                     picture = _explain(model, image, class_names, Path(args.explain), explained)
                     line += f" (Grad-CAM: {picture})"
                 print(line)
-    except (DatasetError, DownloadError, WeightsError, FileNotFoundError, ValueError, OSError) as e:
+            if args.csv:
+                print(f"Written: {write_predictions_csv(predictions, args.csv, args.k)}", file=sys.stderr)
+            if predictions.skipped:  # the others were classified; the exit status still tells a script something failed
+                total = len(predictions.skipped) + len(predictions.paths)
+                raise ValueError(f"{len(predictions.skipped)} of {total} file(s) could not be read and were skipped: "
+                                 + ", ".join(p for p, _ in predictions.skipped))
+    except (DatasetError, DownloadError, WeightsError, FileNotFoundError, ValueError, OSError, tf.errors.OpError) as e:
         print(f"transfer-tutorial: error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -228,6 +228,8 @@ def grad_cam(
     single = images.ndim == 3
     images = images[None] if single else images
     to_map, to_features, dense = grad_cam_parts(model)
+    if class_index is not None and not 0 <= class_index < dense.units:
+        raise ValueError(f"class_index {class_index} is not a class of {model.name}, which has {dense.units} (0 to {dense.units - 1}).")
     maps, classes, probabilities = [], [], []
     for start in range(0, len(images), batch_size):
         feature_map = to_map(tf.constant(images[start:start + batch_size]), training=False)
@@ -268,10 +270,12 @@ def plot_grad_cam(
     right = np.flatnonzero(evaluation.predictions == evaluation.labels)
     chosen_right = np.sort(np.random.default_rng(seed).choice(right, min(correct, len(right)), replace=False))
     chosen_worst = np.argsort(-evaluation.losses, kind="stable")[:worst]
-    rows = [r for r in (chosen_right, chosen_worst) if len(r)]
-    ncols = max(len(r) for r in rows)
+    rows = [(indices, label) for indices, label in ((chosen_right, "right (at random)"), (chosen_worst, "highest loss")) if len(indices)]
+    if not rows:
+        raise ValueError("Nothing to draw: ask for at least one image (correct or worst), on an evaluation with images.")
+    ncols = max(len(indices) for indices, _ in rows)
     fig, axes = plt.subplots(len(rows), ncols, figsize=(2.4 * ncols, 2.7 * len(rows)), dpi=72, squeeze=False)
-    for row, (indices, label) in enumerate(zip(rows, ("right (at random)", "highest loss"))):
+    for row, (indices, label) in enumerate(rows):
         images = np.stack([load_image(evaluation.images.paths[i], model.input_shape[1:3]) for i in indices])
         maps, explained, probabilities = grad_cam(model, images)
         for ax, i, image, heat_map, c, p in zip(axes[row], indices, images, maps, explained, probabilities):
@@ -353,6 +357,8 @@ def learning_curve(
 ) -> LearningCurve:
     "Train a new softmax on stratified subsets of cached training features; measure each on validation and test."
     train_features, train_labels = features["train"]
+    (val_features, val_labels), (test_features, test_labels) = features["val"], features["test"]
+    evaluated = np.concatenate([val_features, test_features])  # one prediction pass per head for both splits
     steps = math.ceil(len(train_labels) / batch_size)  # updates per epoch of the whole split
     shape = (len(per_class), len(seeds))
     val_accuracy, test_accuracy, sizes = np.zeros(shape), np.zeros(shape), np.zeros(len(per_class), dtype=int)
@@ -364,10 +370,10 @@ def learning_curve(
             head = compile_classifier(build_head(num_classes, train_features.shape[-1]), learning_rate)
             batches = (tf.data.Dataset.from_tensor_slices((train_features[subset], train_labels[subset]))
                        .shuffle(len(subset), seed=seed).repeat().batch(batch_size).prefetch(tf.data.AUTOTUNE))
-            head.fit(batches, epochs=epochs, steps_per_epoch=steps, verbose=0)
-            for split, accuracy in (("val", val_accuracy), ("test", test_accuracy)):
-                x, y = features[split]
-                accuracy[i, j] = (head.predict(x, batch_size=256, verbose=0).argmax(axis=1) == y).mean()
+            head.fit(batches, epochs=1, steps_per_epoch=epochs * steps, verbose=0)  # one long epoch: no per-epoch overhead
+            predicted = head.predict(evaluated, batch_size=256, verbose=0).argmax(axis=1)
+            val_accuracy[i, j] = (predicted[:len(val_labels)] == val_labels).mean()
+            test_accuracy[i, j] = (predicted[len(val_labels):] == test_labels).mean()
             sizes[i] = len(subset)
         if verbose:
             print(f"{'all' if k is None else k:>3} per class ({sizes[i]:,} images): test accuracy {test_accuracy[i].mean():.1%} "
