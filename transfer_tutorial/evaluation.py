@@ -370,8 +370,10 @@ def learning_curve(
             head = compile_classifier(build_head(num_classes, train_features.shape[-1]), learning_rate)
             batches = (tf.data.Dataset.from_tensor_slices((train_features[subset], train_labels[subset]))
                        .shuffle(len(subset), seed=seed).repeat().batch(batch_size).prefetch(tf.data.AUTOTUNE))
-            head.fit(batches, epochs=1, steps_per_epoch=epochs * steps, verbose=0)  # one long epoch: no per-epoch overhead
-            predicted = head.predict(evaluated, batch_size=256, verbose=0).argmax(axis=1)
+            # one long epoch: no per-epoch overhead; shuffle=False: the dataset shuffles itself
+            head.fit(batches, epochs=1, steps_per_epoch=epochs * steps, verbose=0, shuffle=False)
+            # calling the head directly: predict() would build (and TensorFlow warn about) a new function per head
+            predicted = np.asarray(head(evaluated, training=False)).argmax(axis=1)
             val_accuracy[i, j] = (predicted[:len(val_labels)] == val_labels).mean()
             test_accuracy[i, j] = (predicted[len(val_labels):] == test_labels).mean()
             sizes[i] = len(subset)
