@@ -5,7 +5,9 @@
 # %% ../nbs/05_deploy.ipynb #4e449780
 from __future__ import annotations
 
+import contextlib
 import csv
+import logging
 import os
 import shutil
 import tempfile
@@ -20,6 +22,9 @@ import tensorflow as tf
 
 from .data import IMAGE_EXTENSIONS, ImageList, check_image, make_dataset
 from .evaluation import ModelFileError, _check_class_names
+
+# skipped files are reported here: a plain line on stderr by default, a log record for a program that configures logging
+_log = logging.getLogger("transfer_tutorial.deploy")
 
 # %% auto #0
 __all__ = ['QUANTIZATIONS', 'find_images', 'Predictions', 'predict_images', 'write_predictions_csv', 'labels_file',
@@ -71,7 +76,7 @@ def predict_images(
     reasons = [check_image(p) for p in candidates]  # decoding twice is cheaper than one bad file stopping the batch
     skipped = [(p, r) for p, r in zip(candidates, reasons) if r is not None]
     for path, reason in skipped:
-        warnings.warn(f"{path}: skipped, {reason}.", stacklevel=2)
+        _log.warning(f"{path}: skipped, {reason}.")
     usable = [p for p, r in zip(candidates, reasons) if r is None]
     probabilities = np.zeros((0, len(class_names)))
     if usable:
@@ -122,6 +127,16 @@ def _tflite_from_saved_model(saved_model, quantization) -> bytes:
     return converter.convert()
 
 
+def _export_saved_model(model, path):
+    # in a notebook TensorFlow's logger is at INFO and notes each folder it writes, with its temporary name
+    logger, level = tf.get_logger(), tf.get_logger().level
+    logger.setLevel("WARNING")
+    try:
+        model.export(str(path), format="tf_saved_model", verbose=False)
+    finally:
+        logger.setLevel(level)
+
+
 def labels_file(
     path,  # an exported model: a .tflite file or a SavedModel folder
 ) -> Path:
@@ -161,12 +176,12 @@ def export_model(
         if format == "tflite":
             if from_saved_model is None:
                 from_saved_model = staging / "saved_model"
-                model.export(str(from_saved_model), format="tf_saved_model", verbose=False)
+                _export_saved_model(model, from_saved_model)
             elif labels_file(from_saved_model).read_text().splitlines() != list(class_names):
                 raise ValueError(f"{labels_file(from_saved_model)} lists other classes: convert a SavedModel of this model.")
             target.write_bytes(_tflite_from_saved_model(from_saved_model, quantization))
         else:
-            model.export(str(target), format="tf_saved_model", verbose=False)
+            _export_saved_model(model, target)
         labels_file(target).write_text("\n".join(class_names) + "\n")
         if format == "tflite":
             os.replace(labels_file(target), labels_file(path))
@@ -180,6 +195,19 @@ def export_model(
     return path
 
 # %% ../nbs/05_deploy.ipynb #f0df4b37
+@contextlib.contextmanager
+def _stderr_muted():
+    # for notes that the C++ runtime writes straight to the process's stderr, where no Python setting reaches
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def _tflite_interpreter(path: str):
     # The interpreter trusts the file: on a truncated or damaged one it crashes the whole Python process
     # (a segmentation fault, measured with TensorFlow 2.21). Parsing the flat buffer completely first turns
@@ -193,13 +221,17 @@ def _tflite_interpreter(path: str):
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         Interpreter = None
+    # num_threads: the interpreter uses one thread unless told; Keras and the SavedModel use every core
     if Interpreter is not None:
-        return Interpreter(model_path=path, num_threads=os.cpu_count())
-    with warnings.catch_warnings():
-        # tf.lite.Interpreter still works in this TensorFlow; it only announces its move to ai_edge_litert
-        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
-        # num_threads: the interpreter uses one thread unless told; Keras and the SavedModel use every core
-        return tf.lite.Interpreter(model_path=path, num_threads=os.cpu_count())
+        interpreter = Interpreter(model_path=path, num_threads=os.cpu_count())
+    else:
+        with warnings.catch_warnings():
+            # tf.lite.Interpreter still works in this TensorFlow; it only announces its move to ai_edge_litert
+            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
+            interpreter = tf.lite.Interpreter(model_path=path, num_threads=os.cpu_count())
+    with _stderr_muted():  # the first allocation announces "Created TensorFlow Lite XNNPACK delegate for CPU."
+        interpreter.allocate_tensors()
+    return interpreter
 
 
 class ExportedModel:
@@ -242,9 +274,6 @@ class ExportedModel:
             self._interpreter.resize_tensor_input(self._input["index"], images.shape)
             self._interpreter.allocate_tensors()
             self._input = self._interpreter.get_input_details()[0]
-        elif not getattr(self, "_allocated", False):
-            self._interpreter.allocate_tensors()
-        self._allocated = True
         self._interpreter.set_tensor(self._input["index"], images)
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output["index"]).copy()
