@@ -6,10 +6,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
+import logging
 import os
+import re
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -17,7 +21,8 @@ from pathlib import Path
 # `transfer-tutorial --help` and argument errors answer at once, before TensorFlow loads (several seconds).
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'pick_distribution_strategy', 'run_course', 'start_tensorflow_quietly', 'main', 'cli']
+__all__ = ['STRATEGIES', 'cluster_from_environment', 'pick_distribution_strategy', 'worker_role', 'run_course',
+           'start_tensorflow_quietly', 'main', 'cli']
 
 # %% ../nbs/04_cli.ipynb #506c4fa8
 def _tpu_attached() -> bool:
@@ -25,13 +30,65 @@ def _tpu_attached() -> bool:
     return bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*"))
 
 
+def cluster_from_environment() -> dict | None:  # TF_CONFIG's content, or None when it names no cluster
+    "The cluster that the TF_CONFIG environment variable describes, checked; None when there is none."
+    raw = os.environ.get("TF_CONFIG", "").strip()
+    if not raw:
+        return None
+    try:
+        tf_config = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"TF_CONFIG is not JSON ({e}). Set it as in the command-line lesson, e.g. "
+                         '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}') from None
+    cluster = tf_config.get("cluster") or {}
+    if not cluster:
+        return None
+    task = tf_config.get("task") or {}
+    kind, index = task.get("type"), task.get("index")
+    if kind not in cluster or not isinstance(index, int) or not 0 <= index < len(cluster[kind]):
+        raise ValueError(f"TF_CONFIG's task {task} is not one of its cluster's tasks {cluster}: "
+                         "give this process's own type and index, e.g. \"task\": {\"type\": \"worker\", \"index\": 1}.")
+    return tf_config
+
+
+_multi_worker_strategy = None  # TensorFlow joins a cluster once per process
+
+
+def _multi_worker_mirrored_strategy():
+    import tensorflow as tf
+
+    class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        # Keras 3 (3.15, the latest) trains under TensorFlow's strategy only after two fixes
+        # (https://github.com/keras-team/keras/issues/20585): it asks to reduce a whole (images, labels) batch at
+        # once, where TensorFlow reduces one tensor at a time; and it averages scalars (loss, metrics) over an
+        # axis 0 they do not have, where the mean over the replicas is meant
+        def reduce(self, reduce_op, value, axis):
+            def reduce_part(part):
+                local = part.values[0] if isinstance(part, tf.distribute.DistributedValues) else part
+                part_axis = axis if axis is None or len(getattr(local, "shape", ())) > 0 else None
+                return super(MultiWorkerMirroredStrategy, self).reduce(reduce_op, part, part_axis)
+            return tf.nest.map_structure(reduce_part, value)
+
+    return MultiWorkerMirroredStrategy()
+
+
 def pick_distribution_strategy(
     devices:list|None=None,  # explicit device names for MirroredStrategy, e.g. ["/cpu:0", "/cpu:1"]
 ):  # a `tf.distribute.Strategy` (TensorFlow is imported inside, so no annotation names it)
-    "TPUStrategy on a TPU, MirroredStrategy over several GPUs (or `devices`), else the default strategy."
+    "MultiWorkerMirroredStrategy when TF_CONFIG names a cluster, TPUStrategy on a TPU, MirroredStrategy over several GPUs (or `devices`), else the default strategy."
+    global _multi_worker_strategy
     import tensorflow as tf
     if devices:
         return tf.distribute.MirroredStrategy(devices)
+    if cluster_from_environment() is not None:
+        if _multi_worker_strategy is None:
+            try:
+                _multi_worker_strategy = _multi_worker_mirrored_strategy()
+            except RuntimeError as e:  # "Collective ops must be configured at program startup"
+                raise RuntimeError("TF_CONFIG describes a cluster, but TensorFlow had already started in this process. Call "
+                                   "pick_distribution_strategy() first, before anything else uses TensorFlow "
+                                   f"(transfer-tutorial run does). TensorFlow said: {e}") from None
+        return _multi_worker_strategy
     if _tpu_attached():
         try:
             resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
@@ -43,6 +100,18 @@ def pick_distribution_strategy(
     if len(tf.config.list_logical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def worker_role(distribution) -> dict:  # {"workers": n, "task": "worker 1", "chief": bool}
+    "Where this process stands in `distribution`'s cluster: one worker, the chief, when there is no cluster."
+    resolver = getattr(distribution, "cluster_resolver", None)
+    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    if not cluster or resolver.task_type is None:
+        return dict(workers=1, task="worker 0", chief=True)
+    workers = sum(len(cluster.get(job, [])) for job in ("chief", "worker"))
+    # the chief is the "chief" task, or worker 0 where the cluster has none (Keras' and TensorFlow's convention)
+    chief = resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in cluster)
+    return dict(workers=workers, task=f"{resolver.task_type} {resolver.task_id}", chief=chief)
 
 # %% ../nbs/04_cli.ipynb #554bbf2b
 STRATEGIES = ("scratch", "features", "finetune")
@@ -63,6 +132,16 @@ def run_course(
     with_learning_curve=False,  # also train new softmax layers on 1, 2, 5, 10, 20 and all images per class (`learning_curve`)
 ) -> dict:  # the content of metrics.json
     "Train, evaluate and save the requested strategies; write metrics.json and pictures to `out`."
+    distribution = pick_distribution_strategy()
+    if worker_role(distribution)["chief"]:
+        return _run_course(config, strategies, Path(out), verbose, feature_cache, with_learning_curve, distribution)
+    # the other workers run every step with the chief (they train together) but keep nothing, and print nothing:
+    # one copy of each file, one log
+    with tempfile.TemporaryDirectory(prefix="transfer_tutorial_worker_") as scratch:
+        return _run_course(config, strategies, Path(scratch), 0, feature_cache, with_learning_curve, distribution)
+
+
+def _run_course(config, strategies, out:Path, verbose, feature_cache, with_learning_curve, distribution) -> dict:
     import dataclasses
     import keras
     from transfer_tutorial.data import course_datasets, course_splits
@@ -73,15 +152,16 @@ def run_course(
     unknown = set(strategies) - set(STRATEGIES)
     if unknown:
         raise ValueError(f"Unknown strategy {sorted(unknown)}; choose from {list(STRATEGIES)}.")
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     splits = course_splits(config)
     class_names = splits["train"].class_names
-    distribution = pick_distribution_strategy()
+    role = worker_role(distribution)
     batch_size = config.batch_size * distribution.num_replicas_in_sync  # config.batch_size is per device
     data = course_datasets(dataclasses.replace(config, batch_size=batch_size), splits)
     results, histories = {}, {}
-    cache = feature_cache and config.weights is not None  # random weights differ every run: their features are never reused
+    # random weights differ every run: their features are never reused. Several workers: a cache hit on one machine and
+    # a miss on another would send them down different steps, where each waits for the other forever
+    cache = feature_cache and config.weights is not None and role["workers"] == 1
 
     def record(name, model, history, seconds, evaluation, seconds_by_step=None):
         histories[name] = history
@@ -140,7 +220,7 @@ def run_course(
         config={k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()},
         classes=len(class_names), images={name: len(split) for name, split in splits.items()},
         distribution=dict(strategy="default" if type(distribution).__name__.startswith("_Default") else type(distribution).__name__,
-                          replicas=distribution.num_replicas_in_sync),
+                          replicas=distribution.num_replicas_in_sync, workers=role["workers"], task=role["task"], chief=role["chief"]),
         results=results)
     if curve is not None:
         metrics["learning_curve"] = dict(seeds=curve.seeds, seconds=curve.seconds, points=curve.rows(),
@@ -150,12 +230,14 @@ def run_course(
 
 # %% ../nbs/04_cli.ipynb #e995d05b
 def start_tensorflow_quietly():
-    "Import TensorFlow and initialise its devices with stderr muted: its C++ start-up notes cannot be turned off otherwise."
+    "Import TensorFlow, join TF_CONFIG's cluster if it names one, and initialise the devices, with the C++ start-up notes on stderr muted."
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 2)
     try:
         import tensorflow as tf
         import keras  # noqa: F401
+        if cluster_from_environment() is not None:
+            pick_distribution_strategy()  # a cluster is joined before TensorFlow starts its devices, or never
         tf.config.list_logical_devices()
         tf.get_logger().setLevel("ERROR")  # e.g. tf.function retracing notes, which a command-line user cannot act on
     finally:
@@ -243,7 +325,7 @@ def _summary(metrics: dict, out) -> str:
     head = (f"{metrics['classes']} classes, {sum(metrics['images'].values()):,} images "
             f"({', '.join(f'{k} {v:,}' for k, v in metrics['images'].items())}); backbone {c['backbone']}, "
             f"weights {c['weights']}, {c['image_size']} px; distribution: {metrics['distribution']['strategy']} strategy, "
-            f"{metrics['distribution']['replicas']} replica(s)")
+            f"{metrics['distribution']['replicas']} replica(s)" + (f" on {metrics['distribution']['workers']} workers" if metrics['distribution'].get('workers', 1) > 1 else ""))
     table = results_table(rows, ("model", "val accuracy", "test accuracy", "epochs", "training seconds", "most confused"))
     written = "metrics.json, curves.png, confusion_*.png, top_losses_*.png, *.keras"
     if "learning_curve" in metrics:
@@ -285,13 +367,45 @@ def _explain(model, image, class_names, folder: Path, taken: set) -> Path:
     return picture
 
 
+@contextlib.contextmanager
+def _messages_as_lines():
+    # while a command runs, warnings and the package's log records (such as skipped image files) are one plain
+    # line each on stderr, like its errors; afterwards the caller's settings are back
+    log = logging.getLogger("transfer_tutorial")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("transfer-tutorial: warning: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    propagate = log.propagate
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        with warnings.catch_warnings():  # restores warnings.showwarning on the way out
+            warnings.showwarning = lambda message, *rest, **kw: print(f"transfer-tutorial: warning: {message}", file=sys.stderr)
+            yield
+    finally:
+        log.removeHandler(handler)
+        log.propagate = propagate
+
+
 def main(argv:list|None=None) -> int:  # exit status
     "Entry point of the `transfer-tutorial` command."
     parser = _parser()
     args = parser.parse_args(argv)
-    # warnings (such as the list of skipped image files) as one plain line each, like the errors below
-    warnings.formatwarning = lambda message, category, *rest, **kw: f"transfer-tutorial: warning: {message}\n"
-    start_tensorflow_quietly()
+    with _messages_as_lines():
+        return _command(parser, args)
+
+
+def _command(parser, args) -> int:
+    try:
+        cluster = cluster_from_environment()
+        if cluster is not None:  # joining waits until every worker has started: say what it waits for
+            task = cluster["task"]
+            print(f"transfer-tutorial: {task['type']} {task['index']} joins the cluster of TF_CONFIG "
+                  f"({', '.join(f'{len(v)} {k}' + 's' * (len(v) > 1) for k, v in cluster['cluster'].items())}) and waits for the others.", file=sys.stderr)
+        start_tensorflow_quietly()
+    except (ValueError, RuntimeError) as e:  # a TF_CONFIG that names no task of its cluster, or a cluster joined too late
+        print(f"transfer-tutorial: error: {e}", file=sys.stderr)
+        return 1
     import tensorflow as tf
     from transfer_tutorial.data import DatasetError, DownloadError
     from transfer_tutorial.transfer import BACKBONES, WeightsError
@@ -305,7 +419,10 @@ def main(argv:list|None=None) -> int:  # exit status
             verbose = 1 if sys.stdout.isatty() else 2  # progress bars on a terminal, one line per epoch in a log
             metrics = run_course(config, strategies, args.out, verbose=verbose, feature_cache=not args.no_cache,
                                  with_learning_curve=args.learning_curve)
-            print(_summary(metrics, args.out))
+            if not metrics["distribution"]["chief"]:
+                print(f"{metrics['distribution']['task']}: done; the chief wrote the results.")
+            else:
+                print(_summary(metrics, args.out))
         elif args.command == "export":
             from transfer_tutorial.deploy import export_model
             model, class_names = load_model(args.model)
@@ -334,6 +451,13 @@ def main(argv:list|None=None) -> int:  # exit status
                 total = len(predictions.skipped) + len(predictions.paths)
                 raise ValueError(f"{len(predictions.skipped)} of {total} file(s) could not be read and were skipped: "
                                  + ", ".join(p for p, _ in predictions.skipped))
+    except tf.errors.UnavailableError as e:  # under TF_CONFIG: another worker stopped or cannot be reached
+        # TensorFlow's message holds the graph's stack; the reason is the text after "aborted by:"
+        reason = re.search(r"aborted by: (.*?)(?:\n\s*\n|\[\[|$)", e.message, re.DOTALL)
+        reason = " ".join((reason.group(1) if reason else e.message.strip().splitlines()[0]).split())
+        print(f"transfer-tutorial: error: lost contact with another worker of the cluster ({reason[:300]}). "
+              "The run cannot go on without it: start every worker again.", file=sys.stderr)
+        return 1
     except (DatasetError, DownloadError, WeightsError, FileNotFoundError, ValueError, OSError, tf.errors.OpError) as e:
         print(f"transfer-tutorial: error: {e}", file=sys.stderr)
         return 1
