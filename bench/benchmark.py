@@ -46,6 +46,7 @@ print(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHW
 
 
 DEPLOY_MARKER = "<!-- deployment: written by bench/deploy_results.py -->"
+LARGE_FOLDER_MARKER = "<!-- large folder: written by bench/large_folder.py -->"
 
 
 def describe_machine() -> str:
@@ -145,8 +146,9 @@ def main():
             f"split {sizes}.\n\n{table}\n")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     old = Path(args.out).read_text() if Path(args.out).exists() else ""
-    if DEPLOY_MARKER in old:  # the deployment section comes from bench/deploy_results.py: keep it
-        text += "\n" + old[old.index(DEPLOY_MARKER):]
+    kept = [old.index(m) for m in (DEPLOY_MARKER, LARGE_FOLDER_MARKER) if m in old]
+    if kept:  # the sections of bench/deploy_results.py and bench/large_folder.py come after this one: keep them
+        text += "\n" + old[min(kept):]
     Path(args.out).write_text(text)
     Path(args.out).with_suffix(".json").write_text(json.dumps(raw, indent=1, default=str))
     print(text)

@@ -33,8 +33,11 @@ def main():
                f"The exports, each run image by image over the test split (median time per image, this CPU):\n\n{exports}\n\n{summary}\n")
     results = ROOT / "bench" / "RESULTS.md"
     text = results.read_text()
-    text = text[:text.index(MARKER)].rstrip("\n") + "\n" if MARKER in text else text.rstrip("\n") + "\n"
-    results.write_text(text + "\n" + section)
+    if MARKER in text:  # replace this script's section, keep the others (bench/large_folder.py writes one too)
+        head, tail = text.split(MARKER, 1)
+        following = tail.find("\n<!-- ", 1)
+        text = head.rstrip("\n") + "\n" + (tail[following:] if following >= 0 else "")
+    results.write_text(text.rstrip("\n") + "\n\n" + section)
     print(section)
 
 

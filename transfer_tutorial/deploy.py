@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -130,7 +131,8 @@ def _tflite_from_saved_model(saved_model, quantization) -> bytes:
 def _export_saved_model(model, path):
     # in a notebook TensorFlow's logger is at INFO and notes each folder it writes, with its temporary name
     logger, level = tf.get_logger(), tf.get_logger().level
-    logger.setLevel("WARNING")
+    if logger.getEffectiveLevel() < logging.WARNING:  # raised only: a caller's quieter setting stays
+        logger.setLevel(logging.WARNING)
     try:
         model.export(str(path), format="tf_saved_model", verbose=False)
     finally:
@@ -195,17 +197,21 @@ def export_model(
     return path
 
 # %% ../nbs/05_deploy.ipynb #f0df4b37
+_stderr_lock = threading.Lock()  # two threads muting at once would restore each other's /dev/null
+
+
 @contextlib.contextmanager
 def _stderr_muted():
     # for notes that the C++ runtime writes straight to the process's stderr, where no Python setting reaches
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
+    with _stderr_lock:
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(null)
 
 
 def _tflite_interpreter(path: str):

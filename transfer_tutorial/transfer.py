@@ -22,9 +22,9 @@ from .data import ImageList, as_size, make_dataset, parse_weights
 from .baseline import EpochTimer, compile_classifier, fit_classifier
 
 # %% auto #0
-__all__ = ['BACKBONES', 'PIPELINE_VERSION', 'WeightsError', 'Preprocess', 'build_feature_extractor', 'build_head', 'assemble',
-           'extract_features', 'features_dataset', 'feature_cache_dir', 'FeatureCacheEntry', 'fit_head_on_features',
-           'unfreeze_top', 'split_backbone', 'fine_tune', 'time_frozen_training']
+__all__ = ['BACKBONES', 'PREDICT_SLICE', 'PIPELINE_VERSION', 'WeightsError', 'Preprocess', 'build_feature_extractor',
+           'build_head', 'assemble', 'extract_features', 'features_dataset', 'feature_cache_dir', 'FeatureCacheEntry',
+           'fit_head_on_features', 'unfreeze_top', 'split_backbone', 'fine_tune', 'time_frozen_training']
 
 # %% ../nbs/02_transfer.ipynb #27bbea8b
 BACKBONES = {
@@ -127,6 +127,9 @@ def assemble(
     return keras.Model(images, head(extractor(images)), name=extractor.name.replace("_features", "") + "_classifier")
 
 # %% ../nbs/02_transfer.ipynb #579cc941
+PREDICT_SLICE = 8192  # images per `predict` call in `extract_features`: 42 MB of MobileNetV2 features
+
+
 def extract_features(
     extractor:keras.Model,  # images to features
     images:ImageList,  # what to extract, in this order
@@ -147,10 +150,18 @@ def extract_features(
             if verbose:
                 print(f"{len(images):,} images: features read from the cache")
             return features, images.labels.copy()
-    batches = make_dataset(images, image_size, batch_size)
-    if flipped:
-        batches = batches.map(lambda x, y: (tf.image.flip_left_right(x), y))
-    features = np.asarray(extractor.predict(batches, verbose=verbose), dtype=np.float32)
+    # Keras' predict keeps every batch's output and then joins them, holding the features twice at its peak;
+    # slices written into one array keep the extra copy to one slice, however large the folder
+    features = np.zeros((0, *extractor.output_shape[1:]), dtype=np.float32)
+    for start in range(0, len(images), PREDICT_SLICE):
+        part = images.subset(np.arange(start, min(start + PREDICT_SLICE, len(images))))
+        batches = make_dataset(part, image_size, batch_size)
+        if flipped:
+            batches = batches.map(lambda x, y: (tf.image.flip_left_right(x), y))
+        output = extractor.predict(batches, verbose=verbose)
+        if start == 0:
+            features = np.empty((len(images), *output.shape[1:]), dtype=np.float32)
+        features[start:start + len(part)] = output
     if entry is not None:
         entry.write(features)
     return features, images.labels.copy()
