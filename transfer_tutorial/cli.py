@@ -468,7 +468,8 @@ def _command(parser, args) -> int:
         # TensorFlow's message holds the graph's stack; the reason is the text after "aborted by:"
         reason = re.search(r"aborted by: (.*?)(?:\n\s*\n|\[\[|$)", e.message, re.DOTALL)
         reason = " ".join((reason.group(1) if reason else e.message.strip().splitlines()[0]).split())
-        print(f"transfer-tutorial: error: lost contact with another worker of the cluster ({reason[:300]}). "
+        reason = reason.split(" The error could be from a previous operation")[0]  # TensorFlow's generic advice
+        print(f"transfer-tutorial: error: lost contact with another worker of the cluster ({reason[:400]}). "
               "The run cannot go on without it: start every worker again.", file=sys.stderr)
         return 1
     except tf.errors.OpError as e:
