@@ -2,7 +2,8 @@
 
     python bench/summarize_runs.py
 
-finetune_runs.jsonl (bench/finetune_search.py) and extraction_speed.jsonl (bench/extraction_speed.py) keep
+finetune_runs.jsonl (bench/finetune_search.py), head_runs.jsonl (bench/head_search.py),
+quantization_runs.jsonl (bench/quantization_search.py) and extraction_speed.jsonl (bench/extraction_speed.py) keep
 every run, the best and the worst alike; this only formats them, so no number in RUNS.md is typed by hand.
 """
 import json
@@ -58,10 +59,45 @@ def speed_tables(runs):
     return out
 
 
+def head_tables(runs):
+    out = ["## The new softmax on frozen features (bench/head_search.py)", "",
+           "MobileNetV2 ImageNet features of the real split (one extraction, from the feature cache), one softmax layer per run, "
+           "batch 32, Adam; chosen on validation, test for reference. `course` is `fit_head_on_features`' recipe. The "
+           "2026-12-01 seconds were measured with the quantization search running beside the runs: compare them with each other only.", "",
+           "| date | recipe | seed | epochs run | lr | dropout | label smoothing | val | test | seconds |", "|---|---|---|---|---|---|---|---|---|---|"]
+    by_recipe = defaultdict(list)
+    for r in runs:
+        by_recipe[r["recipe"]].append(r)
+        out.append(f"| {r['date']} | {r['recipe']} | {r['seed']} | {r['epochs_run']} of {r['epochs']} | {r['learning_rate']:g} | "
+                   f"{r['dropout']} | {r['label_smoothing']} | {r['val_accuracy']:.1%} | {r['test_accuracy']:.1%} | {r['seconds']:.1f} |")
+    out += ["", "| recipe | seeds | mean val | median test |", "|---|---|---|---|"]
+    for name, rs in by_recipe.items():
+        out.append(f"| {name} | {len(rs)} | {statistics.mean(r['val_accuracy'] for r in rs):.2%} | "
+                   f"{statistics.median(r['test_accuracy'] for r in rs):.1%} |")
+    return out
+
+
+def quantization_tables(runs):
+    out = ["## TensorFlow Lite int8 conversions (bench/quantization_search.py)", "",
+           "The course's MobileNetV2 + new softmax (`transfer-tutorial run --strategy features`, seed 0) converted in several "
+           "int8 ways; top-1 agreement with the Keras model and accuracy on the validation split (the choice) and the test "
+           "split (reference); time per image in batches of 32 with the TFLite interpreter on every core (on 2026-12-01 other "
+           "benchmarks shared the CPU at times: the times are rough).", "",
+           "| date | variant | images per split | MB | of float32 | val agreement | val accuracy | test agreement | test accuracy | ms per image |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        out.append(f"| {r['date']} | {r['variant']} | {r.get('images_per_split', 934)} | {r['MB']:.2f} | {r['share_of_float32']:.0%} | "
+                   f"{r['val_agreement']:.1%} | {r['val_accuracy']:.1%} | {r['test_agreement']:.1%} | {r['test_accuracy']:.1%} | "
+                   f"{r['ms_per_image_batch32']:.1f} |")
+    return out
+
+
 def main():
-    machine = {r.get("machine") for r in rows("finetune_runs.jsonl") + rows("extraction_speed.jsonl")}
+    names = ("finetune_runs.jsonl", "extraction_speed.jsonl", "head_runs.jsonl", "quantization_runs.jsonl")
+    machine = {r.get("machine") for name in names for r in rows(name)}
     text = ["# Every recorded run", "", f"Machines: {', '.join(sorted(m for m in machine if m))}; TensorFlow 2.21, Keras 3.15.", "",
-            *finetune_tables(rows("finetune_runs.jsonl")), "", *speed_tables(rows("extraction_speed.jsonl")), ""]
+            *finetune_tables(rows("finetune_runs.jsonl")), "", *head_tables(rows("head_runs.jsonl")), "",
+            *quantization_tables(rows("quantization_runs.jsonl")), "", *speed_tables(rows("extraction_speed.jsonl")), ""]
     (HERE / "RUNS.md").write_text("\n".join(text))
     print("\n".join(text))
 

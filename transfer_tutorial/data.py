@@ -252,7 +252,7 @@ _DECODABLE = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image reads, in 
 def check_image(
     path,  # an image file
 ) -> str | None:  # why it cannot be used, or None when it can
-    "Open and fully decode one image file; return the reason it is unusable, if any."
+    "Open and decode one image file; return the reason it is unusable, if any."
     path = Path(path)
     try:
         if path.stat().st_size == 0:
@@ -263,7 +263,10 @@ def check_image(
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
                 return f"{width} x {height} pixels, over the {MAX_IMAGE_PIXELS:,}-pixel limit; shrink it"
-            image.load()  # decodes every pixel: a truncated file fails here
+            # a JPEG decodes at 1/8 scale, about twice as fast: its whole stream is still read, so a file cut
+            # short fails here as it does in a full decode (tested below)
+            image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+            image.load()
     except Image.DecompressionBombError as e:
         return f"too large to decode safely ({e})"
     except UnidentifiedImageError:

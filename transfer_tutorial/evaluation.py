@@ -19,7 +19,7 @@ import tensorflow as tf
 from .data import DatasetError, ImageList, image_grid, load_image, make_dataset
 from .baseline import compile_classifier
 # importing transfer also registers its Preprocess layer, so saved transfer models load
-from .transfer import Preprocess, _walk, build_head, split_backbone
+from .transfer import Preprocess, _fewer_calls, _walk, build_head, split_backbone
 
 # %% auto #0
 __all__ = ['Evaluation', 'evaluate_model', 'results_table', 'most_confused', 'plot_confusion_matrix', 'plot_top_losses',
@@ -367,7 +367,7 @@ def learning_curve(
         for j, seed in enumerate(seeds):
             subset = stratified_subset(train_labels, k, seed)
             keras.utils.set_random_seed(seed)
-            head = compile_classifier(build_head(num_classes, train_features.shape[-1]), learning_rate)
+            head = _fewer_calls(compile_classifier(build_head(num_classes, train_features.shape[-1]), learning_rate))
             batches = (tf.data.Dataset.from_tensor_slices((train_features[subset], train_labels[subset]))
                        .shuffle(len(subset), seed=seed).repeat().batch(batch_size).prefetch(tf.data.AUTOTUNE))
             # one long epoch: no per-epoch overhead; shuffle=False: the dataset shuffles itself

@@ -22,9 +22,10 @@ from .data import ImageList, as_size, make_dataset, parse_weights
 from .baseline import EpochTimer, compile_classifier, fit_classifier
 
 # %% auto #0
-__all__ = ['BACKBONES', 'PREDICT_SLICE', 'PIPELINE_VERSION', 'WeightsError', 'Preprocess', 'build_feature_extractor',
-           'build_head', 'assemble', 'extract_features', 'features_dataset', 'feature_cache_dir', 'FeatureCacheEntry',
-           'fit_head_on_features', 'unfreeze_top', 'split_backbone', 'fine_tune', 'time_frozen_training']
+__all__ = ['BACKBONES', 'PREDICT_SLICE', 'PIPELINE_VERSION', 'HEAD_STEPS_PER_CALL', 'WeightsError', 'Preprocess',
+           'build_feature_extractor', 'build_head', 'assemble', 'extract_features', 'features_dataset',
+           'feature_cache_dir', 'FeatureCacheEntry', 'fit_head_on_features', 'unfreeze_top', 'split_backbone',
+           'fine_tune', 'time_frozen_training']
 
 # %% ../nbs/02_transfer.ipynb #27bbea8b
 BACKBONES = {
@@ -281,6 +282,17 @@ class FeatureCacheEntry:
             temporary.unlink(missing_ok=True)
 
 # %% ../nbs/02_transfer.ipynb #73e51e45
+HEAD_STEPS_PER_CALL = 64  # batches per training call for a softmax on cached features
+
+
+def _fewer_calls(head:keras.Model) -> keras.Model:
+    # Same updates, same order, identical weights (tested below); about twice as fast on a 2-core CPU. Under a
+    # distribution strategy Keras' own one step per call stays: the cluster tests cover that path only.
+    if not tf.distribute.has_strategy():
+        head.steps_per_execution = HEAD_STEPS_PER_CALL
+    return head
+
+
 def fit_head_on_features(
     extractor:keras.Model,  # frozen, images to features
     splits:dict,  # {"train": ImageList, "val": ..., "test": ...}; every split present is extracted once
@@ -297,7 +309,7 @@ def fit_head_on_features(
     features = {name: extract_features(extractor, split, image_size, batch_size, verbose=verbose, cache=cache) for name, split in splits.items()}
     extract_seconds = time.perf_counter() - start
     keras.utils.set_random_seed(seed)
-    head = compile_classifier(build_head(len(splits["train"].class_names), extractor.output_shape[-1]), learning_rate)
+    head = _fewer_calls(compile_classifier(build_head(len(splits["train"].class_names), extractor.output_shape[-1]), learning_rate))
     start = time.perf_counter()
     history = fit_classifier(head, features_dataset(*features["train"], batch_size, shuffle=True, seed=seed),
                              features_dataset(*features["val"], batch_size), epochs=epochs, verbose=verbose)
