@@ -19,7 +19,7 @@ import tensorflow as tf
 from .data import DatasetError, ImageList, image_grid, load_image, make_dataset
 from .baseline import compile_classifier
 # importing transfer also registers its Preprocess layer, so saved transfer models load
-from .transfer import Preprocess, _fewer_calls, _walk, build_head, split_backbone
+from .transfer import Preprocess, _walk, build_head, split_backbone
 
 # %% auto #0
 __all__ = ['Evaluation', 'evaluate_model', 'results_table', 'most_confused', 'plot_confusion_matrix', 'plot_top_losses',
@@ -336,6 +336,7 @@ class LearningCurve:
     seeds: list
     num_classes: int
     seconds: float  # wall time of all the heads
+    updates_per_head: int  # training steps of every head, whatever its subset
 
     def rows(self) -> list:
         "One dict per point: images per class, images, mean and spread (min to max) of the accuracies over the seeds."
@@ -362,16 +363,23 @@ def learning_curve(
     steps = math.ceil(len(train_labels) / batch_size)  # updates per epoch of the whole split
     shape = (len(per_class), len(seeds))
     val_accuracy, test_accuracy, sizes = np.zeros(shape), np.zeros(shape), np.zeros(len(per_class), dtype=int)
+    updates = set()
     start = time.perf_counter()
     for i, k in enumerate(per_class):
         for j, seed in enumerate(seeds):
             subset = stratified_subset(train_labels, k, seed)
             keras.utils.set_random_seed(seed)
-            head = _fewer_calls(compile_classifier(build_head(num_classes, train_features.shape[-1]), learning_rate))
+            # one batch per call: the tf.function Keras builds for several would be traced anew for each of
+            # these short-lived heads, which costs more than it saves on small subsets (and TensorFlow warns)
+            head = compile_classifier(build_head(num_classes, train_features.shape[-1]), learning_rate)
+            # one long epoch of exactly `epochs * steps` batches, no per-epoch overhead. The dataset itself ends
+            # there, whatever number of batches Keras runs per call (with an endless one and steps_per_epoch, it
+            # would round up to whole calls)
             batches = (tf.data.Dataset.from_tensor_slices((train_features[subset], train_labels[subset]))
-                       .shuffle(len(subset), seed=seed).repeat().batch(batch_size).prefetch(tf.data.AUTOTUNE))
-            # one long epoch: no per-epoch overhead; shuffle=False: the dataset shuffles itself
-            head.fit(batches, epochs=1, steps_per_epoch=epochs * steps, verbose=0, shuffle=False)
+                       .shuffle(len(subset), seed=seed).repeat().batch(batch_size).take(epochs * steps)
+                       .prefetch(tf.data.AUTOTUNE))
+            head.fit(batches, epochs=1, verbose=0, shuffle=False)  # shuffle=False: the dataset shuffles itself
+            updates.add(int(head.optimizer.iterations))
             # calling the head directly: predict() would build (and TensorFlow warn about) a new function per head
             predicted = np.asarray(head(evaluated, training=False)).argmax(axis=1)
             val_accuracy[i, j] = (predicted[:len(val_labels)] == val_labels).mean()
@@ -380,7 +388,8 @@ def learning_curve(
         if verbose:
             print(f"{'all' if k is None else k:>3} per class ({sizes[i]:,} images): test accuracy {test_accuracy[i].mean():.1%} "
                   f"(seeds: {', '.join(f'{a:.1%}' for a in test_accuracy[i])})")
-    return LearningCurve(list(per_class), sizes, val_accuracy, test_accuracy, list(seeds), num_classes, time.perf_counter() - start)
+    return LearningCurve(list(per_class), sizes, val_accuracy, test_accuracy, list(seeds), num_classes, time.perf_counter() - start,
+                         updates.pop() if len(updates) == 1 else -1)
 
 
 def plot_learning_curve(
