@@ -33,8 +33,7 @@ from transfer_tutorial.transfer import BACKBONES, build_feature_extractor
 HERE = Path(__file__).resolve().parent
 CUT = "block_14_expand"  # activations cached at this layer's input (7 x 7 x 160 for MobileNetV2 at 224 px)
 
-# name: (first trained layer or None for the head only, learning rate, max epochs, label smoothing, flips, head epochs first
-#        [, "cosine": the learning rate decays to 0 over the max epochs])
+# name: (first trained layer or None for the head only, learning rate, max epochs, label smoothing, flips, head epochs first)
 RECIPES = {
     "head": (None, 1e-3, 10, 0.0, False, 0),  # the course's recipe until now
     "head_ls_flip": (None, 1e-3, 20, 0.1, True, 0),
@@ -43,7 +42,6 @@ RECIPES = {
     "ft15_1e-4": ("block_15_expand", 1e-4, 10, 0.1, True, 10),
     "ft14_1e-4": ("block_14_expand", 1e-4, 10, 0.1, True, 10),
     "ft16_1e-4_noaug": ("block_16_expand", 1e-4, 10, 0.1, False, 10),
-    "ft14_1e-4_cos8": ("block_14_expand", 1e-4, 8, 0.1, True, 10, "cosine"),
 }
 
 
@@ -84,7 +82,7 @@ def upper_model(args, first_trained):
 
 
 def run(args, acts, recipe, seed):
-    first, lr, epochs, smoothing, flips, head_epochs, *schedule = RECIPES[recipe]
+    first, lr, epochs, smoothing, flips, head_epochs = RECIPES[recipe]
     keras.utils.set_random_seed(seed)
     n_classes = int(acts["train_labels"].max()) + 1
     cut = keras.Input(acts["train"].shape[1:], name="cut")
@@ -115,8 +113,6 @@ def run(args, acts, recipe, seed):
         for i, layer in enumerate(upper_trainable):
             layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
     head_val = model.evaluate(data("val", False), verbose=0, return_dict=True)["accuracy"] if head_epochs else None
-    if schedule == ["cosine"]:
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * int(np.ceil(len(acts["train"]) / 32)))
     model.compile(keras.optimizers.Adam(lr), loss, metrics=["accuracy"])
     stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=3, restore_best_weights=True)
     h = model.fit(data("train", True), validation_data=data("val", False), epochs=epochs, verbose=0, callbacks=[stop])
@@ -124,8 +120,7 @@ def run(args, acts, recipe, seed):
     val = model.evaluate(data("val", False), verbose=0, return_dict=True)["accuracy"]
     test = model.evaluate(data("test", False), verbose=0, return_dict=True)["accuracy"]
     row = dict(date=str(date.today()), machine=f"{platform.processor() or platform.machine()} {os.cpu_count()} cores",
-               recipe=recipe, seed=seed, first_trained=first, learning_rate=RECIPES[recipe][1], schedule=(schedule or ["constant"])[0],
-               max_epochs=epochs,
+               recipe=recipe, seed=seed, first_trained=first, learning_rate=lr, max_epochs=epochs,
                epochs_run=len(h.history["loss"]), best_epoch=int(np.argmax(h.history["val_accuracy"])) + 1,
                label_smoothing=smoothing, flips=flips, head_epochs_first=head_epochs,
                trainable_parameters=int(sum(np.prod(w.shape) for w in model.trainable_weights)),

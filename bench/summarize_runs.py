@@ -31,14 +31,20 @@ def finetune_tables(runs):
         out.append(f"| {r['date']} | {r['recipe']} | {r['seed']} | {r['first_trained'] or 'none (head only)'} | {r['learning_rate']:g} | "
                    f"{r['label_smoothing']} | {'yes' if r['flips'] else 'no'} | {r['epochs_run']} ({r['best_epoch']}) | {head} | "
                    f"{r['val_accuracy']:.1%} | {r['test_accuracy']:.1%} | {r['seconds']:.0f} |")
-    course = [r for r in runs if r["recipe"] == "course" and r.get("version") == 2]
-    if course:
+    by_day = defaultdict(list)
+    for r in runs:
+        if r["recipe"] == "course" and r.get("version") == 2:
+            by_day[r["date"]].append(r)
+    for day, course in by_day.items():
         def med(key):
             return statistics.median(r[key] for r in course)
-        out += ["", f"The lessons' recipe, median of {len(course)} seeds ({', '.join(str(r['seed']) for r in course)}): "
+        gains = ", ".join(f"{100 * (r['test_accuracy'] - r['head_test_accuracy']):+.1f}" for r in course)
+        out += ["", f"The lessons' recipe on {day}, median of {len(course)} seeds ({', '.join(str(r['seed']) for r in course)}): "
                 f"head on frozen features val {med('head_val_accuracy'):.1%}, test {med('head_test_accuracy'):.1%}; "
-                f"fine-tuned val {med('val_accuracy'):.1%}, test {med('test_accuracy'):.1%}; "
+                f"fine-tuned val {med('val_accuracy'):.1%}, test {med('test_accuracy'):.1%} (test gain per seed: {gains} points); "
                 f"fine-tuning {med('seconds'):.0f} s (activations included)."]
+    out += ["", "2026-11-29 ran on an AMD EPYC CPU, 2026-12-01 on an Intel Xeon (the activations read from the feature cache "
+            "of that day's lesson recording, the runs beside another recording)."]
     return out
 
 
