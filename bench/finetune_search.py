@@ -144,12 +144,13 @@ def course_recipe(args, seed):
     head_test = float((run["head"].predict(run["features"]["test"][0], verbose=0).argmax(1) == splits["test"].labels).mean())
     model = run["model"]
     t0 = time.perf_counter()
-    history = fine_tune(model, splits, config.fine_tune_epochs, seed=seed, verbose=0)
+    epochs = args.fine_tune_epochs or config.fine_tune_epochs
+    history = fine_tune(model, splits, epochs, patience=args.patience, seed=seed, verbose=0)
     fine_tune_seconds = time.perf_counter() - t0
     test = model.evaluate(make_dataset(splits["test"], 224, 32), verbose=0, return_dict=True)["accuracy"]
     row = dict(date=str(date.today()), machine=f"{platform.processor() or platform.machine()} {os.cpu_count()} cores",
                recipe="course", version=2, seed=seed, first_trained=BACKBONES["mobilenet_v2"]["fine_tune_from"], learning_rate=1e-4,
-               max_epochs=config.fine_tune_epochs, epochs_run=len(history.history["loss"]), best_epoch=history.best_epoch,
+               max_epochs=epochs, patience=args.patience, epochs_run=len(history.history["loss"]), best_epoch=history.best_epoch,
                label_smoothing=0.1, flips=True, head_epochs_first=config.epochs,
                trainable_parameters=history.trainable_parameters, head_val_accuracy=head_val, head_test_accuracy=head_test,
                head_seconds=round(head_seconds, 1), val_accuracy=history.best_val_accuracy, test_accuracy=test,
@@ -167,6 +168,8 @@ def main():
     p.add_argument("--recipes", nargs="+", default=list(RECIPES))
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--course", action="store_true", help="run the lessons' recipe (transfer.fine_tune) for each seed")
+    p.add_argument("--fine-tune-epochs", type=int, help="with --course: at most this many epochs (default: the course's)")
+    p.add_argument("--patience", type=int, default=2, help="with --course: epochs without a better validation accuracy before stopping")
     args = p.parse_args()
     if args.course:
         for seed in args.seeds:

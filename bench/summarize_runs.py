@@ -24,22 +24,22 @@ def finetune_tables(runs):
            "MobileNetV2 with ImageNet weights, Caltech-101 split 4,341 / 934 / 934, chosen on validation; test for reference.",
            "`course` is the lessons' own `fit_head_on_features` + `fine_tune`; the others are the search's variants, trained on "
            "cached activations at the input of `block_14_expand`.", "",
-           "| date | recipe | seed | first trained layer | lr | label smoothing | mirror | epochs run (best) | head val | val | test | seconds |",
+           "| date | recipe | seed | first trained layer | lr | label smoothing | mirror | epochs run of max (best) | head val | val | test | seconds |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         head = f"{r['head_val_accuracy']:.1%}" if r.get("head_val_accuracy") is not None else "-"
         out.append(f"| {r['date']} | {r['recipe']} | {r['seed']} | {r['first_trained'] or 'none (head only)'} | {r['learning_rate']:g} | "
-                   f"{r['label_smoothing']} | {'yes' if r['flips'] else 'no'} | {r['epochs_run']} ({r['best_epoch']}) | {head} | "
+                   f"{r['label_smoothing']} | {'yes' if r['flips'] else 'no'} | {r['epochs_run']} of {r.get('max_epochs', '?')} ({r['best_epoch']}) | {head} | "
                    f"{r['val_accuracy']:.1%} | {r['test_accuracy']:.1%} | {r['seconds']:.0f} |")
-    by_day = defaultdict(list)
+    by_day = defaultdict(list)  # runs of the lessons' code, by day and by the fine-tuning length asked for
     for r in runs:
         if r["recipe"] == "course" and r.get("version") == 2:
-            by_day[r["date"]].append(r)
-    for day, course in by_day.items():
+            by_day[(r["date"], r["max_epochs"], r.get("patience", 2))].append(r)
+    for (day, max_epochs, patience), course in by_day.items():
         def med(key):
             return statistics.median(r[key] for r in course)
         gains = ", ".join(f"{100 * (r['test_accuracy'] - r['head_test_accuracy']):+.1f}" for r in course)
-        out += ["", f"The lessons' recipe on {day}, median of {len(course)} seeds ({', '.join(str(r['seed']) for r in course)}): "
+        out += ["", f"The lessons' recipe on {day} (at most {max_epochs} fine-tuning epochs, patience {patience}), median of {len(course)} seeds ({', '.join(str(r['seed']) for r in course)}): "
                 f"head on frozen features val {med('head_val_accuracy'):.1%}, test {med('head_test_accuracy'):.1%}; "
                 f"fine-tuned val {med('val_accuracy'):.1%}, test {med('test_accuracy'):.1%} (test gain per seed: {gains} points); "
                 f"fine-tuning {med('seconds'):.0f} s (activations included)."]
