@@ -271,7 +271,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="backbone weights (default: imagenet with data, none on the generated sample)")
     run.add_argument("--strategy", choices=[*STRATEGIES, "all"], default="all", help="what to train (default: all)")
     run.add_argument("--epochs", type=int, metavar="N", help="epochs of the baseline and of the new head (default: 10 with data)")
-    run.add_argument("--fine-tune-epochs", type=int, metavar="N", help="epochs of fine-tuning (default: 5 with data)")
+    run.add_argument("--fine-tune-epochs", type=int, metavar="N", help="epochs of fine-tuning, at most (default: 8 with data)")
     run.add_argument("--image-size", type=int, metavar="N", help="images are resized to N x N (default: 224 with data)")
     run.add_argument("--batch-size", type=int, metavar="N", help="images per batch and device (default: 32 with data)")
     run.add_argument("--no-cache", action="store_true",

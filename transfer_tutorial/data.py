@@ -462,7 +462,7 @@ def plot_class_counts(
 # %% ../nbs/00_data.ipynb #5f63fd65
 PROFILES = {
     "full": dict(data_dir=None, image_size=224, batch_size=32, backbone="vgg16", weights="imagenet",
-                 epochs=10, fine_tune_epochs=5, sample=None),
+                 epochs=10, fine_tune_epochs=8, sample=None),
     "smoke": dict(data_dir=None, image_size=64, batch_size=16, backbone="vgg16", weights=None,
                   epochs=12, fine_tune_epochs=1, sample=dict(n_classes=4, images_per_class=30, image_size=96, seed=0)),
 }

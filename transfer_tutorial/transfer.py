@@ -375,14 +375,14 @@ def _activation_batches(activations, labels, num_classes, batch_size, mirrored=N
 def fine_tune(
     model:keras.Model,  # an assembled model whose head is already trained
     splits:dict,  # {"train": ImageList, "val": ImageList}
-    epochs:int=5,  # at most; training stops `patience` epochs after the best validation accuracy
+    epochs:int=8,  # at most; training stops `patience` epochs after the best validation accuracy
     learning_rate:float=1e-4,
     from_layer:str|None=None,  # first backbone layer to train; None: the backbone's `fine_tune_from`
     image_size=224,
     batch_size:int=32,
     label_smoothing:float=0.1,  # the target puts 0.9 (plus 0.1/classes) on the true class instead of 1
     mirror:bool=True,  # show each training image as it is or mirrored, at random, every epoch
-    patience:int=2,
+    patience:int=3,
     seed:int=0,
     strategy=None,  # the `tf.distribute.Strategy` the model was built under; None: the default one
     verbose:int=2,  # 2: one line per epoch; 1: progress bars; 0: silent
