@@ -13,8 +13,9 @@ saying when and where they were recorded. It is the only thing that writes outpu
 
     python tools/run_lessons.py --visible-only
 
-runs the lessons in the smoke profile with every `#| hide` cell removed: what a reader who copies the rendered
-page gets. It fails when a visible cell needs a name that only a hidden cell defines.
+runs the lessons in the smoke profile with every cell removed whose source nbdev's docs processing deletes
+(`#| hide`, `#| export`, `#| exporti`; `#| exports` stays), and the `#| slow` ones: what a reader who copies
+the rendered page gets. It fails when a visible cell needs a name that only a dropped cell defines.
 """
 import argparse
 import datetime
@@ -54,6 +55,11 @@ def _is_hidden(cell) -> bool:
     return cell.cell_type == "code" and any(d.split()[:1] == ["hide"] for d in _directives(cell.source))
 
 
+def _dropped_by_docs(cell) -> bool:
+    "nbdev's docs processing deletes the source of `#| export`, `#| exporti` and `#| hide` cells (`#| exports` stays)."
+    return cell.cell_type == "code" and any(d.split()[:1] in (["hide"], ["export"], ["exporti"]) for d in _directives(cell.source))
+
+
 def _is_slow(cell) -> bool:
     return cell.cell_type == "code" and "slow" in _directives(cell.source)
 
@@ -81,6 +87,9 @@ def kernel_env(args) -> dict:
     # a feature cache of this run's own, shared by its lessons as by a learner's lessons on one machine: the transfer
     # lesson computes the features, later lessons read them; nothing from earlier runs or benchmarks is reused
     env["TRANSFER_TUTORIAL_FEATURE_CACHE"] = str(Path(args.out) / "feature_cache")
+    # the course folder of this run: the baseline and transfer lessons keep their models there, the evaluation
+    # lesson reads them, as on a learner's machine; emptied with the feature cache
+    env["TRANSFER_TUTORIAL_COURSE_DIR"] = str(Path(args.out) / "course")
     if args.data:
         env["TRANSFER_TUTORIAL_DATA"] = str(Path(args.data).expanduser().resolve())
     if args.weights:
@@ -99,7 +108,7 @@ def execute_one(name: str, args) -> dict:
 
     nb = nbformat.read(NBS / f"{name}.ipynb", as_version=4)
     if args.visible_only:
-        nb.cells = [c for c in nb.cells if not _is_hidden(c) and not _is_slow(c)]
+        nb.cells = [c for c in nb.cells if not _dropped_by_docs(c) and not _is_slow(c)]
     env = kernel_env(args)
     os.environ.clear()
     os.environ.update(env)
@@ -214,11 +223,11 @@ def main():
     parser.add_argument("--weights", help="imagenet, none or a weights file (default: the profile's)")
     parser.add_argument("--backbone", help="backbone name (default: the profile's)")
     parser.add_argument("--record", action="store_true", help="write the outputs of the lessons that passed into nbs/")
-    parser.add_argument("--visible-only", action="store_true", help="smoke profile, `#| hide` and `#| slow` cells removed")
+    parser.add_argument("--visible-only", action="store_true", help="smoke profile, without the cells the docs drop (hide, export, exporti) and the slow ones")
     parser.add_argument("--out", help="folder for the executed copies and summary.json (default: runs/lessons)")
     parser.add_argument("--cell-timeout", type=int, default=3600, help="seconds one cell may take")
     parser.add_argument("--keep-feature-cache", action="store_true",
-                        help="reuse the features an earlier run of this command left in --out (default: start with none)")
+                        help="reuse the features and course folder an earlier run of this command left in --out (default: start with none)")
     parser.add_argument("--execute-one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.record and args.visible_only:
@@ -232,6 +241,7 @@ def main():
     info = machine() if args.record else None
     if not args.keep_feature_cache:
         shutil.rmtree(Path(args.out) / "feature_cache", ignore_errors=True)
+        shutil.rmtree(Path(args.out) / "course", ignore_errors=True)
     results = []
     for name in names:
         argv = [sys.executable, __file__, "--execute-one", name, "--out", args.out, "--cell-timeout", str(args.cell_timeout)]

@@ -5,19 +5,22 @@
 # %% ../nbs/01_baseline.ipynb #15d6406a
 from __future__ import annotations
 
+import json
+import os
 import time
+from pathlib import Path
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .data import as_size, image_grid, load_image
+from .data import CourseConfig, as_size, course_folder, image_grid, load_image
 
 # %% auto #0
 __all__ = ['augmentation_layers', 'build_baseline', 'compile_classifier', 'EpochTimer', 'fit_classifier', 'plot_history',
-           'format_accuracy', 'show_augmentations']
+           'format_accuracy', 'show_augmentations', 'keep_model', 'kept_model']
 
-# %% ../nbs/01_baseline.ipynb #a2cd6fc9
+# %% ../nbs/01_baseline.ipynb #8510e95e
 def augmentation_layers(
     seed:int|None=None,  # seed of the random transforms; each layer gets its own (seed, seed + 1, seed + 2)
 ) -> list:
@@ -70,13 +73,9 @@ def compile_classifier(
     )
     return model
 
-
+# %% ../nbs/01_baseline.ipynb #2ab84eff
 class EpochTimer(keras.callbacks.Callback):
-    "Records the wall-clock seconds of every epoch, validation included; optionally prints one line per epoch."
-
-    def __init__(self, print_lines:bool=False):
-        super().__init__()
-        self.print_lines = print_lines
+    "Records the wall-clock seconds of every epoch, validation included."
 
     def on_train_begin(self, logs=None):
         self.seconds = []
@@ -86,9 +85,6 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
-        if self.print_lines:
-            metrics = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
-            print(f"epoch {epoch + 1:>2}/{self.params['epochs']}  {self.seconds[-1]:5.1f} s  {metrics}", flush=True)
 
 
 def fit_classifier(
@@ -97,45 +93,55 @@ def fit_classifier(
     val,  # validation dataset, evaluated after every epoch
     epochs:int=10,
     patience:int|None=None,  # early stopping on validation loss after this many epochs without improvement; None: off
-    verbose:int=2,  # 2: one line per epoch; 1: Keras' progress bars; 0: silent
+    verbose:int=2,  # as in `model.fit`: 2 one line per epoch, 1 progress bars, 0 silent
 ) -> keras.callbacks.History:  # `.history` has loss, accuracy, val_loss, val_accuracy and seconds per epoch
-    "Train `model`, keeping the `History` with the duration of each epoch; optionally stop early."
-    timer = EpochTimer(print_lines=verbose == 2)
+    "`model.fit`, keeping the duration of each epoch in the `History`; optionally stop early."
+    timer = EpochTimer()
     callbacks = [timer]
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True))
     # shuffle=False: the training dataset reshuffles itself (make_dataset(shuffle=True)); Keras cannot shuffle a tf.data stream
-    history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=1 if verbose == 1 else 0, shuffle=False)
+    history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     history.history["seconds"] = timer.seconds
     return history
 
 # %% ../nbs/01_baseline.ipynb #3ec6b640
 def plot_history(
     histories,  # a `History`, its `.history` dict, or {name: either} to compare runs
-    show_train:bool=True,  # also draw training loss and accuracy, dashed
+    show_train:bool=True,  # also draw the training curves, dashed
     title:str|None=None,
+    continued:bool=False,  # each run continues the previous one: its epochs follow on, a dotted line where it starts
+    metrics:tuple=("loss", "accuracy"),  # one panel each
+    zoom:bool=False,  # accuracy axis from just below the lowest value drawn to 1 (default: 0 to 1)
 ):
-    "Validation loss and accuracy per epoch for one or several runs; returns the figure."
+    "Validation (and training) curves per epoch for one or several runs; returns the figure."
     if not isinstance(histories, dict) or "val_loss" in histories:
         histories = {"model": histories}
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4), squeeze=False)
+    first_epoch, lowest = 1, 1.0
     for name, h in histories.items():
         h = getattr(h, "history", h)
-        missing = {"val_loss", "val_accuracy"} - set(h)
+        missing = {f"val_{m}" for m in metrics} - set(h)
         if missing:
-            raise KeyError(
-                f"History of {name!r} has no {sorted(missing)} (it has {sorted(h)}). Compile with metrics=['accuracy'] "
-                "and pass validation data to fit."
-            )
-        epochs = np.arange(1, len(h["val_loss"]) + 1)
-        (line,) = ax_loss.plot(epochs, h["val_loss"], marker="o", label=f"{name} (val)")
-        ax_acc.plot(epochs, h["val_accuracy"], marker="o", color=line.get_color(), label=f"{name} (val)")
-        if show_train and "loss" in h:
-            ax_loss.plot(epochs, h["loss"][: len(epochs)], ls="--", color=line.get_color(), alpha=0.6, label=f"{name} (train)")
-            ax_acc.plot(epochs, h["accuracy"][: len(epochs)], ls="--", color=line.get_color(), alpha=0.6, label=f"{name} (train)")
-    ax_loss.set(title="loss", xlabel="epoch", ylabel="cross-entropy")
-    ax_acc.set(title="accuracy", xlabel="epoch", ylabel="accuracy", ylim=(0, 1))
-    for ax in (ax_loss, ax_acc):
+            raise KeyError(f"History of {name!r} has no {sorted(missing)} (it has {sorted(h)}). Compile with "
+                           "metrics=['accuracy'] and pass validation data to fit.")
+        epochs = np.arange(first_epoch, first_epoch + len(h[f"val_{metrics[0]}"]))
+        color = None  # the first panel picks the run's colour, the others follow it
+        for ax, m in zip(axes[0], metrics):
+            (line,) = ax.plot(epochs, h[f"val_{m}"], marker="o", color=color, label=f"{name} (val)")
+            color = line.get_color()
+            if show_train and m in h:
+                ax.plot(epochs, h[m][: len(epochs)], ls="--", color=color, alpha=0.6, label=f"{name} (train)")
+            if m == "accuracy":
+                lowest = min(lowest, *h["val_accuracy"], *(h.get("accuracy", [])[: len(epochs)] if show_train else []))
+            if continued and first_epoch > 1:
+                ax.axvline(first_epoch - 0.5, color="gray", ls=":")
+        if continued:
+            first_epoch = epochs[-1] + 1
+    for ax, m in zip(axes[0], metrics):
+        ax.set(title=m, xlabel="epoch", ylabel="cross-entropy" if m == "loss" else m)
+        if m == "accuracy":
+            ax.set_ylim(max(0.0, np.floor(lowest * 20 - 1) / 20) if zoom else 0.0, 1.0)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -170,3 +176,43 @@ def show_augmentations(
         ax.set_title("original" if k == 0 else f"random version {k}", fontsize=9)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/01_baseline.ipynb #5da0eaf5
+def keep_model(
+    model:keras.Model,
+    name:str,  # the file is NAME.keras in the course folder, with NAME.json beside it
+    config:CourseConfig,  # says where the course folder is
+    class_names:list,  # the classes the model's outputs stand for
+    history=None,  # a `History` or its dict, kept for later plots
+    **facts,  # anything else the later lessons should know, e.g. augmentation=True
+) -> Path:  # the model file
+    "Save a model in the course folder with what it was trained on, for the lessons that follow."
+    folder = course_folder(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    curves = getattr(history, "history", history) or {}
+    record = dict(class_names=list(class_names), image_size=config.image_size, backbone=config.backbone,
+                  history={k: [float(v) for v in values] for k, values in curves.items()}, **facts)
+    # written whole under a temporary name, then renamed: a lesson that reads it never sees half a file
+    staged_model, staged_record = folder / f".{name}.partial.keras", folder / f".{name}.partial.json"
+    model.save(staged_model)
+    staged_record.write_text(json.dumps(record, indent=1))
+    os.replace(staged_model, folder / f"{name}.keras")
+    os.replace(staged_record, folder / f"{name}.json")
+    return folder / f"{name}.keras"
+
+
+def kept_model(
+    name:str,  # as given to `keep_model`
+    config:CourseConfig,
+    class_names:list,  # the classes the model must have been trained on
+) -> tuple | None:  # (model, record), or None when there is no such model for these classes and image size
+    "The model an earlier lesson kept, if it was trained on these classes at this image size."
+    folder = course_folder(config)
+    if not (folder / f"{name}.keras").is_file() or not (folder / f"{name}.json").is_file():
+        print(f"{name}: not in the course folder yet")
+        return None
+    record = json.loads((folder / f"{name}.json").read_text())
+    if record["class_names"] != list(class_names) or as_size(record["image_size"]) != as_size(config.image_size):
+        print(f"{name}: the course folder's model was trained on other classes or at another image size")
+        return None
+    return keras.models.load_model(folder / f"{name}.keras"), record

@@ -22,10 +22,10 @@ from .baseline import compile_classifier
 from .transfer import Preprocess, _walk, build_head, split_backbone
 
 # %% auto #0
-__all__ = ['Evaluation', 'evaluate_model', 'results_table', 'most_confused', 'plot_confusion_matrix', 'plot_top_losses',
-           'grad_cam_parts', 'grad_cam', 'plot_grad_cam', 'show_grad_cam', 'stratified_subset', 'LearningCurve',
-           'learning_curve', 'plot_learning_curve', 'predict_image', 'show_prediction', 'ModelFileError', 'save_model',
-           'load_model']
+__all__ = ['HEAT_MAP_COLOURS', 'Evaluation', 'evaluate_model', 'results_table', 'most_confused', 'plot_confusion_matrix',
+           'plot_top_losses', 'class_activation_map', 'grad_cam_parts', 'grad_cam', 'plot_grad_cam', 'show_grad_cam',
+           'stratified_subset', 'LearningCurve', 'learning_curve', 'plot_learning_curve', 'predict_image',
+           'show_prediction', 'ModelFileError', 'save_model', 'load_model']
 
 # %% ../nbs/03_evaluation.ipynb #48d23f3a
 @dataclass
@@ -150,14 +150,15 @@ def plot_confusion_matrix(
         column_names.append(f"any of the other {hidden}")
     size = max(5, 0.22 * len(order) + 2)
     fig, ax = plt.subplots(figsize=(size + 1.5, size))
-    im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1)
+    mistakes = np.ma.masked_where(np.eye(*shown.shape, dtype=bool), shown)  # the diagonal blank: only mistakes coloured
+    im = ax.imshow(mistakes, cmap="Reds", vmin=0, vmax=max(float(mistakes.max() or 0), 0.05))
     fontsize = 7 if len(order) > 20 else 9
     ax.set_xticks(range(len(column_names)), column_names, rotation=90, fontsize=fontsize)
     ax.set_yticks(range(len(row_names)), row_names, fontsize=fontsize)
     ax.set(xlabel="predicted class", ylabel="actual class")
     scope = f"the {len(order)} least accurate of {len(cm)} classes" if hidden else f"all {len(cm)} classes, least accurate first"
-    ax.set_title(f"Where each class's test images went (rows sum to 1)\n{scope}; overall accuracy {evaluation.accuracy:.1%}", fontsize=10)
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the actual class's images")
+    ax.set_title(f"Where each class's images went wrong (diagonal: right, left blank)\n{scope}; overall accuracy {evaluation.accuracy:.1%}", fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the actual class's images predicted as this class")
     fig.tight_layout()
     return fig
 
@@ -177,9 +178,34 @@ def plot_top_losses(
         ax.set_title(f"actual: {evaluation.class_names[actual]} ({evaluation.probabilities[i, actual]:.0%})\n"
                      f"predicted: {evaluation.class_names[predicted]} ({evaluation.probabilities[i, predicted]:.0%})",
                      fontsize=9, color="black" if actual == predicted else "firebrick")
-    fig.suptitle("Highest-loss test images (red: wrong prediction)")
+    fig.suptitle("Highest-loss images (red: wrong prediction)")
     fig.tight_layout()
     return fig
+
+# %% ../nbs/03_evaluation.ipynb #e1422b2b
+def _as_heat_maps(cam, size) -> np.ndarray:
+    "Positive part of [n, h, w] maps, resized to `size`, each scaled to its own peak (a map without evidence stays 0)."
+    cam = tf.image.resize(tf.nn.relu(cam)[..., None], size, method="bilinear")[..., 0]
+    peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
+    return (cam / tf.where(peak > 0, peak, 1.0)).numpy()
+
+
+def class_activation_map(
+    model:keras.Model,  # a course model whose last feature map is averaged and then fed to one Dense layer
+    images,  # raw 0-255 RGB images at the model's input size, [n, h, w, 3]
+    class_index:int|None=None,  # the class to explain; None: each image's predicted class
+) -> tuple:  # (maps [n, h, w] in [0, 1], explained class [n])
+    "CAM: the last feature map weighted by the Dense layer's weights of the class, positive part, scaled to the image."
+    to_map, to_features, dense = grad_cam_parts(model)
+    if to_features.weights or to_features.output_shape[-1] != to_map.output_shape[-1]:
+        raise ValueError(f"{model.name} does more than average its feature map before the last layer: "
+                         "CAM does not apply; use grad_cam.")
+    images = np.asarray(images, dtype=np.float32)
+    feature_map = to_map(tf.constant(images), training=False)
+    scores = tf.matmul(to_features(feature_map, training=False), dense.kernel) + dense.bias
+    chosen = np.argmax(scores, axis=1) if class_index is None else np.full(len(images), class_index)
+    cam = tf.einsum("nhwc,cn->nhw", feature_map, tf.gather(dense.kernel, chosen, axis=1))
+    return _as_heat_maps(cam, images.shape[1:3]), chosen
 
 # %% ../nbs/03_evaluation.ipynb #d86b2571
 def _check_class_names(model, class_names):
@@ -203,7 +229,10 @@ def grad_cam_parts(
     dense = _softmax_layer(model)
     if any(isinstance(layer, Preprocess) for layer in _walk(model)):  # a transfer model: the backbone is nested
         backbone = next(layer for layer in _walk(model) if layer.name == "backbone")
-        to_vector = next(layer for layer in backbone.layers if len(layer.output.shape) == 2)
+        # the last layer that turns a 4-D map into a vector: EfficientNet's squeeze-and-excitation blocks pool too,
+        # early on, but their vectors go back into the network
+        to_vector = [layer for layer in backbone.layers
+                     if len(getattr(layer.input, "shape", ())) == 4 and len(layer.output.shape) == 2][-1]
         return (*split_backbone(model, to_vector.name), dense)
     layers = model.layers
     cut = next((i for i, layer in enumerate(layers) if len(layer.output.shape) == 2), None)
@@ -242,21 +271,26 @@ def grad_cam(
                 chosen = tf.fill([tf.shape(scores)[0]], tf.constant(class_index, tf.int32))
             score = tf.gather(scores, chosen, axis=1, batch_dims=1)
         channel_weights = tf.reduce_mean(tape.gradient(score, feature_map), axis=(1, 2))  # one weight per channel
-        cam = tf.nn.relu(tf.einsum("nhwc,nc->nhw", feature_map, channel_weights))
-        cam = tf.image.resize(cam[..., None], images.shape[1:3], method="bilinear")[..., 0]
-        peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
-        maps.append((cam / tf.where(peak > 0, peak, 1.0)).numpy())  # a map without positive evidence stays 0
+        maps.append(_as_heat_maps(tf.einsum("nhwc,nc->nhw", feature_map, channel_weights), images.shape[1:3]))
         classes.append(chosen.numpy())
         probabilities.append(tf.nn.softmax(scores).numpy())
     maps, classes, probabilities = np.concatenate(maps), np.concatenate(classes), np.concatenate(probabilities)
     return (maps[0], classes[0], probabilities[0]) if single else (maps, classes, probabilities)
 
 # %% ../nbs/03_evaluation.ipynb #c5650759
+HEAT_MAP_COLOURS = "inferno"  # perceptually uniform: brighter always means more evidence
+
+
 def _draw_heat_map(ax, image, heat_map, title, color="black"):
     ax.imshow(np.asarray(image).astype(np.uint8))
-    ax.imshow(heat_map, cmap="jet", alpha=0.45, vmin=0, vmax=1)
-    ax.set_title(title, fontsize=8, color=color)
+    drawn = ax.imshow(heat_map, cmap=HEAT_MAP_COLOURS, alpha=0.5, vmin=0, vmax=1)
+    ax.set_title(title, fontsize=9, color=color)
     ax.axis("off")
+    return drawn
+
+
+def _short(name:str, width:int=18) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def plot_grad_cam(
@@ -274,19 +308,20 @@ def plot_grad_cam(
     if not rows:
         raise ValueError("Nothing to draw: ask for at least one image (correct or worst), on an evaluation with images.")
     ncols = max(len(indices) for indices, _ in rows)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.4 * ncols, 2.7 * len(rows)), dpi=72, squeeze=False)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.6 * ncols + 0.8, 3.0 * len(rows)), dpi=80, squeeze=False,
+                             layout="constrained")
     for row, (indices, label) in enumerate(rows):
         images = np.stack([load_image(evaluation.images.paths[i], model.input_shape[1:3]) for i in indices])
         maps, explained, probabilities = grad_cam(model, images)
         for ax, i, image, heat_map, c, p in zip(axes[row], indices, images, maps, explained, probabilities):
             actual = evaluation.class_names[evaluation.labels[i]]
-            _draw_heat_map(ax, image, heat_map, f"actual: {actual}\npredicted: {evaluation.class_names[c]} ({p[c]:.0%})",
-                           "black" if c == evaluation.labels[i] else "firebrick")
+            drawn = _draw_heat_map(ax, image, heat_map, f"actual: {_short(actual)}\npredicted: {_short(evaluation.class_names[c])} ({p[c]:.0%})",
+                                   "black" if c == evaluation.labels[i] else "firebrick")
         for ax in axes[row][len(indices):]:
             ax.axis("off")
         axes[row][0].text(-0.08, 0.5, label, transform=axes[row][0].transAxes, rotation=90, va="center", ha="right", fontsize=10)
-    fig.suptitle(f"Grad-CAM of the predicted class, {model.name} (red: wrong prediction)", fontsize=11)
-    fig.tight_layout()
+    fig.colorbar(drawn, ax=axes, shrink=0.7, label="evidence for the predicted class\n(each map scaled to its peak)")
+    fig.suptitle(f"Grad-CAM of the predicted class, {model.name} (red title: wrong prediction)", fontsize=11)
     return fig
 
 
@@ -341,7 +376,8 @@ class LearningCurve:
     def rows(self) -> list:
         "One dict per point: images per class, images, mean and spread (min to max) of the accuracies over the seeds."
         return [{"images per class": "all" if k is None else k, "training images": int(n),
-                 "val accuracy": float(v.mean()), "test accuracy": float(t.mean()),
+                 "val accuracy": float(v.mean()), "val accuracy min": float(v.min()), "val accuracy max": float(v.max()),
+                 "test accuracy": float(t.mean()),
                  "test accuracy min": float(t.min()), "test accuracy max": float(t.max())}
                 for k, n, v, t in zip(self.per_class, self.train_images, self.val_accuracy, self.test_accuracy)]
 
@@ -386,22 +422,24 @@ def learning_curve(
             test_accuracy[i, j] = (predicted[len(val_labels):] == test_labels).mean()
             sizes[i] = len(subset)
         if verbose:
-            print(f"{'all' if k is None else k:>3} per class ({sizes[i]:,} images): test accuracy {test_accuracy[i].mean():.1%} "
-                  f"(seeds: {', '.join(f'{a:.1%}' for a in test_accuracy[i])})")
+            print(f"{'all' if k is None else k:>3} per class ({sizes[i]:,} images): val accuracy {val_accuracy[i].mean():.1%} "
+                  f"(seeds: {', '.join(f'{a:.1%}' for a in val_accuracy[i])})")
     return LearningCurve(list(per_class), sizes, val_accuracy, test_accuracy, list(seeds), num_classes, time.perf_counter() - start,
                          updates.pop() if len(updates) == 1 else -1)
 
 
 def plot_learning_curve(
     curve:LearningCurve,
-    references:dict|None=None,  # {label: accuracy} drawn as horizontal lines, e.g. the scratch CNN's test accuracy
+    references:dict|None=None,  # {label: accuracy} drawn as horizontal lines, e.g. the scratch CNN's accuracy on `split`
+    split:str="test",  # which accuracy to draw: "val" or "test"
 ):
-    "Test accuracy against training images per class (log axis): the mean over the seeds and each seed; returns the figure."
+    "Accuracy against training images per class (log axis): the mean over the seeds and each seed; returns the figure."
     per_class = curve.train_images / curve.num_classes  # "all": the split's average per class
-    mean = curve.test_accuracy.mean(axis=1)
+    accuracy = curve.val_accuracy if split == "val" else curve.test_accuracy
+    mean = accuracy.mean(axis=1)
     fig, ax = plt.subplots(figsize=(7.5, 4.3), dpi=72)
     for j in range(len(curve.seeds)):
-        ax.scatter(per_class, curve.test_accuracy[:, j], color="tab:blue", alpha=0.35, s=16, label="one seed" if j == 0 else None)
+        ax.scatter(per_class, accuracy[:, j], color="tab:blue", alpha=0.35, s=16, label="one seed" if j == 0 else None)
     ax.plot(per_class, mean, "o-", color="tab:blue", label=f"new softmax on frozen features, mean of {len(curve.seeds)} seeds")
     for (label, accuracy), colour in zip((references or {}).items(), ("tab:orange", "grey", "tab:green", "tab:red")):
         ax.axhline(accuracy, linestyle="--", color=colour, label=f"{label}: {accuracy:.1%}")
@@ -410,7 +448,7 @@ def plot_learning_curve(
     ax.minorticks_off()
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
-    ax.set(xlabel="training images per class (log scale)", ylabel="test accuracy",
+    ax.set(xlabel="training images per class (log scale)", ylabel=f"{'validation' if split == 'val' else 'test'} accuracy",
            title=f"How many images per class the new softmax needs ({curve.num_classes} classes)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
