@@ -40,7 +40,7 @@ def build_baseline(
     image_size=224,  # input size: an int for a square, or (height, width)
     augmentation:list|None=None,  # layers applied to the raw images first, e.g. `augmentation_layers()`
 ) -> keras.Model:  # takes raw 0-255 RGB images, returns class probabilities
-    "The tutorial's small CNN, with input scaling (and optional augmentation) inside the model."
+    "The guide's small CNN, with input scaling (and optional augmentation) inside the model."
     if min(as_size(image_size)) < 46:  # four 3x3 convolutions, each halved by pooling, need 46 pixels to leave one
         raise ValueError(f"The baseline CNN needs images of at least 46 x 46 pixels, got {image_size}.")
     layers = keras.layers
