@@ -215,4 +215,6 @@ def kept_model(
     if record["class_names"] != list(class_names) or as_size(record["image_size"]) != as_size(config.image_size):
         print(f"{name}: the course folder's model was trained on other classes or at another image size")
         return None
-    return keras.models.load_model(folder / f"{name}.keras"), record
+    # compile=False: the optimiser's state is not needed to evaluate or predict (and Keras warns when it does not
+    # match the model's); compiled afresh, the model can be evaluated or trained further
+    return compile_classifier(keras.models.load_model(folder / f"{name}.keras", compile=False)), record

@@ -171,7 +171,7 @@ def plot_top_losses(
 ):
     "The `k` images with the highest loss, with actual and predicted class and probabilities; returns the figure."
     worst = np.argsort(-evaluation.losses, kind="stable")[:k]
-    fig, axes = image_grid(len(worst), ncols, panel_size=(2.9, 3.1))
+    fig, axes = image_grid(len(worst), ncols, panel_size=(2.9, 3.4))
     for ax, i in zip(axes, worst):
         actual, predicted = evaluation.labels[i], evaluation.predictions[i]
         ax.imshow(load_image(evaluation.images.paths[i], image_size).astype(np.uint8))
@@ -308,7 +308,7 @@ def plot_grad_cam(
     if not rows:
         raise ValueError("Nothing to draw: ask for at least one image (correct or worst), on an evaluation with images.")
     ncols = max(len(indices) for indices, _ in rows)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.6 * ncols + 0.8, 3.0 * len(rows)), dpi=80, squeeze=False,
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.5 * ncols + 0.8, 2.9 * len(rows)), dpi=72, squeeze=False,
                              layout="constrained")
     for row, (indices, label) in enumerate(rows):
         images = np.stack([load_image(evaluation.images.paths[i], model.input_shape[1:3]) for i in indices])
@@ -437,7 +437,7 @@ def plot_learning_curve(
     per_class = curve.train_images / curve.num_classes  # "all": the split's average per class
     accuracy = curve.val_accuracy if split == "val" else curve.test_accuracy
     mean = accuracy.mean(axis=1)
-    fig, ax = plt.subplots(figsize=(7.5, 4.3), dpi=72)
+    fig, ax = plt.subplots(figsize=(7.5, 4.3), dpi=90)
     for j in range(len(curve.seeds)):
         ax.scatter(per_class, accuracy[:, j], color="tab:blue", alpha=0.35, s=16, label="one seed" if j == 0 else None)
     ax.plot(per_class, mean, "o-", color="tab:blue", label=f"new softmax on frozen features, mean of {len(curve.seeds)} seeds")
