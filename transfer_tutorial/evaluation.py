@@ -171,13 +171,13 @@ def plot_top_losses(
 ):
     "The `k` images with the highest loss, with actual and predicted class and probabilities; returns the figure."
     worst = np.argsort(-evaluation.losses, kind="stable")[:k]
-    fig, axes = image_grid(len(worst), ncols, panel_size=(2.9, 3.4))
+    fig, axes = image_grid(len(worst), ncols, panel_size=(2.6, 3.1))
     for ax, i in zip(axes, worst):
         actual, predicted = evaluation.labels[i], evaluation.predictions[i]
         ax.imshow(load_image(evaluation.images.paths[i], image_size).astype(np.uint8))
         ax.set_title(f"actual: {evaluation.class_names[actual]} ({evaluation.probabilities[i, actual]:.0%})\n"
                      f"predicted: {evaluation.class_names[predicted]} ({evaluation.probabilities[i, predicted]:.0%})",
-                     fontsize=9, color="black" if actual == predicted else "firebrick")
+                     fontsize=8.5, color="black" if actual == predicted else "firebrick")
     fig.suptitle("Highest-loss images (red: wrong prediction)")
     fig.tight_layout()
     return fig
