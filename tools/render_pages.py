@@ -27,7 +27,8 @@ def as_quarto_shows(nb):
     cells = []
     for cell in nb.cells:
         if cell.cell_type == "raw" and cell.source.startswith("---"):
-            meta = dict(re.findall(r"^(\w[\w-]*): '?(.*?)'?$", cell.source, flags=re.M))
+            import yaml  # the front matter is YAML: a long description is folded over several lines
+            meta = yaml.safe_load(cell.source.strip().strip("-")) or {}
             cells.append(nbformat.v4.new_markdown_cell(f"# {meta.get('title', '')}\n\n> {meta.get('description', '')}"))
             continue
         if cell.cell_type == "code":

@@ -141,7 +141,7 @@ def plot_history(
     for ax, m in zip(axes[0], metrics):
         ax.set(title=m, xlabel="epoch", ylabel="cross-entropy" if m == "loss" else m)
         if m == "accuracy":
-            ax.set_ylim(max(0.0, np.floor(lowest * 20 - 1) / 20) if zoom else 0.0, 1.0)
+            ax.set_ylim(max(0.0, np.floor(lowest * 20 - 1) / 20) if zoom else 0.0, 1.02)  # a curve at 100% stays visible
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

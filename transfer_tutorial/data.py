@@ -363,7 +363,7 @@ def as_size(
 
 
 def decode_image(
-    data,  # encoded JPEG, PNG, GIF or BMP bytes (a string tensor)
+    data,  # encoded JPEG, PNG, GIF, BMP or WebP bytes (a string tensor)
     image_size=224,  # output size: an int for a square, or (height, width)
 ):
     "Decode and resize one image to float32 RGB in [0, 255]: the step `make_dataset` and `load_image` share."
@@ -383,7 +383,7 @@ def load_image(
         return decode_image(tf.io.read_file(str(path)), image_size).numpy()
     except tf.errors.InvalidArgumentError as e:
         reason = e.message.strip().splitlines()[0]
-        raise DatasetError(f"{path} is not a readable JPEG, PNG, GIF or BMP image ({reason}). Replace or remove it.") from None
+        raise DatasetError(f"{path} is not a readable JPEG, PNG, GIF, BMP or WebP image ({reason}). Replace or remove it.") from None
 
 
 def make_dataset(
@@ -439,23 +439,28 @@ def plot_class_counts(
     images,  # an `ImageList`, or the dict `split_by_class` returns
     title:str="Images per class",
 ):
-    "Horizontal bar chart of images per class, largest first (stacked by split when given splits); returns the figure."
+    "Bar chart of images per class, largest first (stacked by split when given splits); returns the figure."
     parts = images if isinstance(images, dict) else {"images": images}
     counts = {name: np.array(list(part.class_counts().values())) for name, part in parts.items()}
     class_names = next(iter(parts.values())).class_names
     order = np.argsort(-sum(counts.values()), kind="stable")
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.16 * len(class_names)))
-    left = np.zeros(len(class_names))
+    many = len(class_names) > 30  # many classes: upright bars side by side, so the chart fits one screen
+    fig, ax = plt.subplots(figsize=(12, 4.6) if many else (8, 1.2 + 0.3 * len(class_names)))
+    bars, ticks = (ax.bar, ax.set_xticks) if many else (ax.barh, ax.set_yticks)
+    base = np.zeros(len(class_names))
     for name, c in counts.items():
-        ax.barh(np.arange(len(order)), c[order], left=left[order], label=name)
-        left += c
-    ax.set_yticks(np.arange(len(order)), [class_names[i] for i in order], fontsize=7 if len(class_names) > 30 else 9)
-    ax.invert_yaxis()
-    ax.set_ylim(len(order) - 0.5, -0.5)
-    ax.set_xlabel("images")
-    ax.set_title(f"{title} ({int(left.sum()):,} images, {len(class_names)} classes)")
+        bars(np.arange(len(order)), c[order], **{"bottom" if many else "left": base[order]}, label=name)
+        base += c
+    ticks(np.arange(len(order)), [class_names[i] for i in order], fontsize=7 if many else 9, rotation=90 if many else 0)
+    if many:
+        ax.set_xlim(-0.7, len(order) - 0.3)
+        ax.set_ylabel("images")
+    else:
+        ax.set_ylim(len(order) - 0.5, -0.5)
+        ax.set_xlabel("images")
+    ax.set_title(f"{title} ({int(base.sum()):,} images, {len(class_names)} classes)")
     if len(counts) > 1:
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper right")
     fig.tight_layout()
     return fig
 

@@ -115,6 +115,8 @@ def results_table(
             return f"{value:.1%}"
         if isinstance(value, float):
             return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value:,}"
         return str(value)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(c, row.get(c, "")) for c in columns) + " |" for row in rows]
@@ -140,7 +142,10 @@ def plot_confusion_matrix(
     "Confusion matrix of the least accurate classes, each row as shares of its class's images; returns the figure."
     cm = evaluation.confusion_matrix().astype(float)
     totals = np.maximum(cm.sum(axis=1), 1)
-    order = np.argsort(np.diag(cm) / totals, kind="stable")[:max_classes]
+    accuracy = np.diag(cm) / totals
+    order = np.argsort(accuracy, kind="stable")[:max_classes]
+    if (accuracy[order] < 1).any():  # only classes with mistakes: a perfect class has an empty row
+        order = order[accuracy[order] < 1]
     shown = cm[np.ix_(order, order)] / totals[order, None]
     row_names = [evaluation.class_names[i] for i in order]
     column_names = list(row_names)
@@ -156,7 +161,7 @@ def plot_confusion_matrix(
     ax.set_xticks(range(len(column_names)), column_names, rotation=90, fontsize=fontsize)
     ax.set_yticks(range(len(row_names)), row_names, fontsize=fontsize)
     ax.set(xlabel="predicted class", ylabel="actual class")
-    scope = f"the {len(order)} least accurate of {len(cm)} classes" if hidden else f"all {len(cm)} classes, least accurate first"
+    scope = f"the {len(order)} least accurate of {len(cm)} classes (those with mistakes)" if hidden else f"all {len(cm)} classes, least accurate first"
     ax.set_title(f"Where each class's images went wrong (diagonal: right, left blank)\n{scope}; overall accuracy {evaluation.accuracy:.1%}", fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the actual class's images predicted as this class")
     fig.tight_layout()
@@ -283,8 +288,9 @@ HEAT_MAP_COLOURS = "inferno"  # perceptually uniform: brighter always means more
 
 def _draw_heat_map(ax, image, heat_map, title, color="black"):
     ax.imshow(np.asarray(image).astype(np.uint8))
-    drawn = ax.imshow(heat_map, cmap=HEAT_MAP_COLOURS, alpha=0.5, vmin=0, vmax=1)
-    ax.set_title(title, fontsize=9, color=color)
+    # more opaque where the evidence is: the photo stays visible where there is none
+    drawn = ax.imshow(heat_map, cmap=HEAT_MAP_COLOURS, alpha=0.15 + 0.6 * np.asarray(heat_map), vmin=0, vmax=1)
+    ax.set_title(title, fontsize=10, color=color)
     ax.axis("off")
     return drawn
 
@@ -300,7 +306,7 @@ def plot_grad_cam(
     worst:int=3,  # how many of the highest-loss images (second row)
     seed:int=0,  # which correct images
 ):
-    "Grad-CAM of the predicted class over a few correct and the worst test images; returns the figure."
+    "Grad-CAM of the predicted class over a few correct and the highest-loss images of `evaluation`; returns the figure."
     right = np.flatnonzero(evaluation.predictions == evaluation.labels)
     chosen_right = np.sort(np.random.default_rng(seed).choice(right, min(correct, len(right)), replace=False))
     chosen_worst = np.argsort(-evaluation.losses, kind="stable")[:worst]
@@ -308,7 +314,7 @@ def plot_grad_cam(
     if not rows:
         raise ValueError("Nothing to draw: ask for at least one image (correct or worst), on an evaluation with images.")
     ncols = max(len(indices) for indices, _ in rows)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.5 * ncols + 0.8, 2.9 * len(rows)), dpi=72, squeeze=False,
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.6 * ncols + 0.8, 3.0 * len(rows)), dpi=72, squeeze=False,
                              layout="constrained")
     for row, (indices, label) in enumerate(rows):
         images = np.stack([load_image(evaluation.images.paths[i], model.input_shape[1:3]) for i in indices])
@@ -444,7 +450,7 @@ def plot_learning_curve(
     for (label, accuracy), colour in zip((references or {}).items(), ("tab:orange", "grey", "tab:green", "tab:red")):
         ax.axhline(accuracy, linestyle="--", color=colour, label=f"{label}: {accuracy:.1%}")
     ax.set_xscale("log")
-    ax.set_xticks(per_class, [f"all\n({n:.0f})" if k is None else str(k) for k, n in zip(curve.per_class, per_class)])
+    ax.set_xticks(per_class, [f"all\n({n:.0f} on average)" if k is None else str(k) for k, n in zip(curve.per_class, per_class)])
     ax.minorticks_off()
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
