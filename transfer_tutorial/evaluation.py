@@ -19,7 +19,7 @@ import tensorflow as tf
 from .data import DatasetError, ImageList, image_grid, load_image, make_dataset
 from .baseline import compile_classifier
 # importing transfer also registers its Preprocess layer, so saved transfer models load
-from .transfer import Preprocess, _walk, build_head, split_backbone
+from .transfer import _walk, build_head, is_preprocess_layer, split_backbone
 
 # %% auto #0
 __all__ = ['HEAT_MAP_COLOURS', 'Evaluation', 'evaluate_model', 'results_table', 'most_confused', 'plot_confusion_matrix',
@@ -232,7 +232,7 @@ def grad_cam_parts(
 ) -> tuple:  # (images → last feature map, that map → inputs of the last layer, the last Dense layer)
     "Cut `model` where its last convolutional feature map becomes a vector; the parts share the model's weights."
     dense = _softmax_layer(model)
-    if any(isinstance(layer, Preprocess) for layer in _walk(model)):  # a transfer model: the backbone is nested
+    if any(is_preprocess_layer(layer) for layer in _walk(model)):  # a transfer model: the backbone is nested
         backbone = next(layer for layer in _walk(model) if layer.name == "backbone")
         # the last layer that turns a 4-D map into a vector: EfficientNet's squeeze-and-excitation blocks pool too,
         # early on, but their vectors go back into the network

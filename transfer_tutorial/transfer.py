@@ -23,9 +23,9 @@ from .baseline import EpochTimer, compile_classifier, fit_classifier
 
 # %% auto #0
 __all__ = ['BACKBONES', 'PREDICT_SLICE', 'PIPELINE_VERSION', 'HEAD_STEPS_PER_CALL', 'WeightsError', 'Preprocess',
-           'build_feature_extractor', 'build_head', 'assemble', 'extract_features', 'features_dataset',
-           'feature_cache_dir', 'FeatureCacheEntry', 'fit_head_on_features', 'divided_extractor', 'unfreeze_top',
-           'split_backbone', 'fine_tune', 'time_frozen_training']
+           'is_preprocess_layer', 'build_feature_extractor', 'build_head', 'assemble', 'extract_features',
+           'features_dataset', 'feature_cache_dir', 'FeatureCacheEntry', 'fit_head_on_features', 'divided_extractor',
+           'unfreeze_top', 'split_backbone', 'fine_tune', 'time_frozen_training']
 
 # %% ../nbs/02_transfer.ipynb #27bbea8b
 BACKBONES = {
@@ -72,6 +72,13 @@ class Preprocess(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "backbone": self.backbone}
+
+
+def is_preprocess_layer(layer) -> bool:
+    "Whether `layer` is a `Preprocess` layer, judged by its registered name rather than its class."
+    # a notebook that runs this module's cells defines a second Preprocess class under the same registered name,
+    # and models loaded after that are built from it: `isinstance` with the package's class would say no
+    return keras.saving.get_registered_name(type(layer)) == "transfer_tutorial>Preprocess"
 
 # %% ../nbs/02_transfer.ipynb #95a32a9f
 def _pretrained_network(backbone: str, weights, image_size) -> keras.Model:
@@ -325,7 +332,7 @@ def divided_extractor(
     extractor:keras.Model,  # built by `build_feature_extractor`
 ) -> keras.Model:
     "The same frozen network with the guide's mistake: its preprocessed input divided by 255 once more."
-    preprocess = next(l for l in extractor.layers if isinstance(l, Preprocess))
+    preprocess = next(l for l in extractor.layers if is_preprocess_layer(l))
     images = keras.Input(extractor.input_shape[1:], name="images")
     features = extractor.get_layer("backbone")(preprocess(images) / 255.0, training=False)
     return keras.Model(images, features, name=f"{extractor.name}_divided")
@@ -338,7 +345,7 @@ def unfreeze_top(
 ) -> int:  # number of trainable parameters afterwards
     "Make the top of the backbone trainable, BatchNormalization excepted. Recompile afterwards."
     backbone = next(l for l in _walk(model) if l.name == "backbone")
-    backbone_name = next(l.backbone for l in _walk(model) if isinstance(l, Preprocess))
+    backbone_name = next(l.backbone for l in _walk(model) if is_preprocess_layer(l))
     names = [l.name for l in backbone.layers]
     if n_layers is not None:
         start = len(names) - n_layers
@@ -357,7 +364,7 @@ def split_backbone(
     "Cut the extractor in two at the input of `from_layer`; both parts share their layers (and weights) with `model`."
     extractor = next(l for l in [model, *_walk(model)] if isinstance(l, keras.Model) and l.name.endswith("_features"))
     backbone = extractor.get_layer("backbone")
-    preprocess = next(l for l in extractor.layers if isinstance(l, Preprocess))
+    preprocess = next(l for l in extractor.layers if is_preprocess_layer(l))
     cut_layer = from_layer or BACKBONES[preprocess.backbone]["fine_tune_from"]
     cut = backbone.get_layer(cut_layer).input
     images = keras.Input(extractor.input_shape[1:], name="images")
