@@ -290,7 +290,7 @@ def _draw_heat_map(ax, image, heat_map, title, color="black"):
     ax.imshow(np.asarray(image).astype(np.uint8))
     # more opaque where the evidence is: the photo stays visible where there is none
     drawn = ax.imshow(heat_map, cmap=HEAT_MAP_COLOURS, alpha=0.15 + 0.6 * np.asarray(heat_map), vmin=0, vmax=1)
-    ax.set_title(title, fontsize=10, color=color)
+    ax.set_title(title, fontsize=9.5, color=color)
     ax.axis("off")
     return drawn
 
@@ -314,7 +314,7 @@ def plot_grad_cam(
     if not rows:
         raise ValueError("Nothing to draw: ask for at least one image (correct or worst), on an evaluation with images.")
     ncols = max(len(indices) for indices, _ in rows)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.6 * ncols + 0.8, 3.0 * len(rows)), dpi=72, squeeze=False,
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.3 * ncols + 0.8, 2.7 * len(rows)), dpi=72, squeeze=False,
                              layout="constrained")
     for row, (indices, label) in enumerate(rows):
         images = np.stack([load_image(evaluation.images.paths[i], model.input_shape[1:3]) for i in indices])
