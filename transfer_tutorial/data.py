@@ -5,10 +5,14 @@
 # %% ../nbs/00_data.ipynb #0b44f0b2
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sys
 import tarfile
 import tempfile
+import threading
+import uuid
 import warnings
 import zipfile
 import zlib
@@ -24,11 +28,12 @@ from PIL import Image, ImageDraw, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['CALTECH101_URL', 'CALTECH101_SHA256', 'CALTECH101_EXCLUDE', 'DATA_ENV', 'SAMPLE_SHAPES', 'IMAGE_EXTENSIONS',
-           'MAX_IMAGE_PIXELS', 'SPLITS', 'PROFILES', 'DatasetError', 'DownloadError', 'download_caltech101',
-           'make_sample_dataset', 'find_classes', 'ImageList', 'check_image', 'verify_images', 'scan_image_folder',
-           'split_by_class', 'as_size', 'decode_image', 'load_image', 'make_dataset', 'image_grid', 'show_images',
-           'plot_class_counts', 'CourseConfig', 'parse_weights', 'course_config', 'course_folder', 'course_images',
-           'course_splits', 'course_datasets']
+           'MAX_IMAGE_PIXELS', 'SPLITS', 'PROFILES', 'DatasetError', 'DownloadError', 'keras_home', 'staged',
+           'quiet_stderr', 'first_line', 'download_caltech101', 'make_sample_dataset', 'find_classes', 'image_files',
+           'ImageList', 'check_image', 'verify_images', 'scan_image_folder', 'split_by_class', 'as_size',
+           'decode_image', 'load_image', 'make_dataset', 'image_grid', 'show_images', 'plot_class_counts',
+           'CourseConfig', 'parse_weights', 'course_config', 'course_folder', 'course_images', 'course_splits',
+           'course_datasets']
 
 # %% ../nbs/00_data.ipynb #9e4eeb4b
 CALTECH101_URL = "https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip?download=1"
@@ -44,6 +49,78 @@ class DatasetError(ValueError):
 class DownloadError(OSError):
     "The dataset could not be downloaded or unpacked; the message says how to use a local folder instead."
 
+# %% ../nbs/00_data.ipynb #fe830e0b
+def keras_home() -> Path:
+    "Keras' cache folder, as `keras.utils.get_file` finds it: `$KERAS_HOME`, else `~/.keras`. Downloads and the course's caches live under it."
+    return Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser()
+
+# %% ../nbs/00_data.ipynb #78006461
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process, or a system that cannot tell: assume it is running
+    return True
+
+
+def _remove_abandoned(target: Path):
+    # staging left by a process that was killed (its pid is in the name and no longer runs) is removed
+    for old in target.parent.glob(f".{target.name}.staging-*"):
+        pid = old.name.rsplit(".staging-", 1)[1].split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def staged(
+    target,  # the file or folder to write; its folder is created
+):  # yields a path beside `target`, not yet created, with the same suffix
+    "Write to a temporary name beside `target`; if the block ends normally it takes `target`'s place in one rename, else it is removed."
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(target)
+    staging = target.with_name(f".{target.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}{target.suffix}")
+    aside = staging.with_name(staging.name + ".previous")
+    try:
+        yield staging
+        if staging.is_dir() and target.is_dir():  # a folder cannot be renamed over a folder: the old one steps aside first
+            os.replace(target, aside)
+        os.replace(staging, target)
+    finally:
+        for leftover in (staging, aside):
+            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+
+# %% ../nbs/00_data.ipynb #09ae6fa5
+_stderr_lock = threading.Lock()  # two threads muting at once would restore each other's /dev/null
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    "Send the process's stderr to /dev/null inside the block: for notes TensorFlow's C++ writes there, which no Python setting reaches."
+    with _stderr_lock:
+        sys.stderr.flush()
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(null)
+
+# %% ../nbs/00_data.ipynb #75fb613c
+def first_line(
+    error:BaseException,  # any exception, TensorFlow's included
+    limit:int=300,  # characters at most
+) -> str:
+    "The line of an error worth printing: TensorFlow's \"Graph execution error\" puts the graph's stack first and the reason later."
+    lines = [line.strip() for line in (getattr(error, "message", None) or str(error)).splitlines() if line.strip()]
+    if lines and lines[0].startswith("Graph execution error"):
+        lines = [line for line in lines[1:] if not line.startswith(("Detected at node", "File "))] or lines
+    return " ".join((lines or [type(error).__name__])[0].split())[:limit]
+
 # %% ../nbs/00_data.ipynb #a79df449
 _OFFLINE_HINT = (
     "If this machine cannot reach the internet, copy an unpacked 101_ObjectCategories folder to it and point "
@@ -52,16 +129,8 @@ _OFFLINE_HINT = (
 )
 
 
-def _cache_root(cache_dir=None) -> Path:
-    # the same default as keras.utils.get_file, so the archive and the unpacked folder sit side by side
-    return Path(cache_dir or os.environ.get("KERAS_HOME") or "~/.keras").expanduser()
-
-
 def _unpack_caltech101(archive: Path, target: Path):
     "Stream `101_ObjectCategories.tar.gz` out of `archive` (a zip) into `target`, all or nothing."
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # a sibling temporary folder keeps the final rename on one file system, where it is atomic
-    staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=target.parent))
     try:
         with zipfile.ZipFile(archive) as zf:
             inner = [n for n in zf.namelist() if n.endswith("101_ObjectCategories.tar.gz")]
@@ -69,21 +138,18 @@ def _unpack_caltech101(archive: Path, target: Path):
                 raise DatasetError(f"{archive} holds no 101_ObjectCategories.tar.gz. Delete it and download again.")
             # filter="data" refuses absolute paths, links out of the folder and device files in the archive
             safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-            with zf.open(inner[0]) as stream, tarfile.open(fileobj=stream, mode="r|gz") as tar:
-                tar.extractall(staging, **safe)
-        unpacked = staging / "101_ObjectCategories"
-        if not unpacked.is_dir():
-            raise DatasetError(f"{archive}: its {inner[0]} has no 101_ObjectCategories folder. Delete it and download again.")
-        try:
-            os.replace(unpacked, target)
-        except OSError:
-            if not target.is_dir():
-                raise  # else another process finished the same unpacking first, which is just as good
+            with staged(target) as unpacked:  # the complete folder takes the name in one rename, or nothing does
+                with zf.open(inner[0]) as stream, tarfile.open(fileobj=stream, mode="r|gz") as tar:
+                    tar.extractall(unpacked, **safe)
+                top = unpacked / "101_ObjectCategories"
+                if not top.is_dir():
+                    raise DatasetError(f"{archive}: its {inner[0]} has no 101_ObjectCategories folder. Delete it and download again.")
+                for class_folder in top.iterdir():  # one level up: `target` is 101_ObjectCategories itself
+                    os.replace(class_folder, unpacked / class_folder.name)
+                top.rmdir()
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as e:
         archive.unlink(missing_ok=True)  # our own cached download, useless now; a rerun fetches it afresh
         raise DownloadError(f"{archive} is damaged ({e}); it was deleted, run again to download it afresh. {_OFFLINE_HINT}") from e
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def download_caltech101(
@@ -92,7 +158,7 @@ def download_caltech101(
     sha256:str|None=CALTECH101_SHA256,  # expected SHA-256 of the zip; None skips the check
 ) -> Path:  # the unpacked `101_ObjectCategories` folder
     "Download Caltech-101 once and unpack it; later calls return the folder without touching the network."
-    cache = _cache_root(cache_dir)
+    cache = Path(cache_dir).expanduser() if cache_dir else keras_home()
     datasets = cache / "datasets"
     target = datasets / "caltech101" / "101_ObjectCategories"
     if target.is_dir():
@@ -164,13 +230,12 @@ def make_sample_dataset(
     if not 1 <= n_classes <= len(SAMPLE_SHAPES):
         raise ValueError(f"n_classes must be between 1 and {len(SAMPLE_SHAPES)}, got {n_classes}")
     if root is None:
-        root = _cache_root() / "datasets" / f"transfer_tutorial_sample_{n_classes}x{images_per_class}_{image_size}px_seed{seed}"
+        root = keras_home() / "datasets" / f"transfer_tutorial_sample_{n_classes}x{images_per_class}_{image_size}px_seed{seed}"
     root = Path(root)
     if root.is_dir():
         return root
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".generating-", dir=root.parent))
-    try:
+    with staged(root) as staging:  # all images or none under `root`
+        staging.mkdir()
         rng = np.random.default_rng(seed)
         classes = list(SAMPLE_SHAPES.items())[:n_classes] + [("BACKGROUND_Google", (None, None))]
         for name, (shape, colour) in classes:
@@ -182,13 +247,6 @@ def make_sample_dataset(
                 if mode == "RGBA":
                     image.putalpha(200)
                 image.save(staging / name / f"image_{i + 1:04d}{suffix}")
-        try:
-            os.replace(staging, root)
-        except OSError:
-            if not root.is_dir():
-                raise  # else a parallel run generated the same folder first
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return root
 
 # %% ../nbs/00_data.ipynb #3f186038
@@ -208,7 +266,7 @@ def find_classes(
     if not root.is_dir():
         raise DatasetError(
             f"{root} is not a folder. Point the course at the folder that holds one sub-folder per class "
-            f"(such as 101_ObjectCategories), with data_dir=... or {DATA_ENV}=..."
+            f"(such as 101_ObjectCategories): --data DIR on the command line, data_dir=... in Python, or {DATA_ENV}=..."
         )
     excluded = set(exclude)
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not _is_hidden(d.name) and d.name not in excluded)
@@ -218,6 +276,36 @@ def find_classes(
             "Put each class's images in a sub-folder named after the class."
         )
     return classes
+
+# %% ../nbs/00_data.ipynb #1fd23db2
+def image_files(
+    folder,  # searched recursively; hidden files and folders (".name") are left out
+    extensions=IMAGE_EXTENSIONS,  # suffixes that count, compared in lower case
+    seen:set|None=None,  # real paths already listed elsewhere (updated): a file reached twice through links is listed once
+) -> list[Path]:  # sorted
+    "The image files under `folder`, each once; names that are not valid UTF-8 are skipped with a warning (TensorFlow cannot open them)."
+    folder, seen = Path(folder), set() if seen is None else seen
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise DatasetError(f"{folder} cannot be read (permission denied): give your user read access to it, or leave it out.")
+    extensions = {e.lower() for e in extensions}
+    found = []
+    for path in sorted(folder.rglob("*"), key=lambda p: (p.is_symlink(), p)):  # a file before the links to it
+        if path.suffix.lower() not in extensions or any(_is_hidden(part) for part in path.relative_to(folder).parts):
+            continue
+        if not (path.is_file() or path.is_symlink()):  # a broken link stays: the check says what is wrong with it
+            continue
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            warnings.warn(f"Skipping {ascii(str(path))}: its name is not valid UTF-8, which TensorFlow cannot open. Rename it.")
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            warnings.warn(f"Skipping {path}: it is {real} again (a link), already listed; each image counts once.")
+            continue
+        seen.add(real)
+        found.append(path)
+    return sorted(found)
 
 # %% ../nbs/00_data.ipynb #92cf3a4f
 @dataclass
@@ -306,18 +394,14 @@ def scan_image_folder(
     root = Path(root)
     class_names = find_classes(root, exclude)
     extensions = {e.lower() for e in extensions}
-    paths, labels = [], []
+    paths, labels, seen = [], [], set()
     for label, name in enumerate(class_names):
         folder = root / name
-        files = sorted(
-            p for p in folder.rglob("*")
-            if p.suffix.lower() in extensions and (p.is_file() or p.is_symlink())
-            and not any(_is_hidden(part) for part in p.relative_to(folder).parts)
-        )
+        files = [p for p in image_files(folder, extensions, seen) if p.suffix.lower() in extensions]
         if not files:
             raise DatasetError(
-                f"{folder} holds no images ({', '.join(sorted(extensions))}). "
-                f"Add images to it, or leave it out with exclude=[..., {name!r}]."
+                f"{folder} holds no images ({', '.join(sorted(extensions))}). Add images to it, or move it out of "
+                f"{root} (in Python, leave it out with exclude=[..., {name!r}])."
             )
         paths += [str(p) for p in files]
         labels += [label] * len(files)
@@ -466,7 +550,7 @@ def plot_class_counts(
 
 # %% ../nbs/00_data.ipynb #5f63fd65
 PROFILES = {
-    "full": dict(data_dir=None, image_size=224, batch_size=32, backbone="vgg16", weights="imagenet",
+    "full": dict(data_dir=None, image_size=224, batch_size=32, backbone="mobilenet_v2", weights="imagenet",
                  epochs=10, fine_tune_epochs=8, sample=None),
     "smoke": dict(data_dir=None, image_size=64, batch_size=16, backbone="vgg16", weights=None,
                   epochs=12, fine_tune_epochs=1, sample=dict(n_classes=4, images_per_class=30, image_size=96, seed=0)),
@@ -539,7 +623,7 @@ def course_folder(config:CourseConfig) -> Path:
     if config.profile != "full":
         import tempfile
         return Path(_SMOKE_COURSE_DIRS.setdefault(config.profile, tempfile.mkdtemp(prefix="transfer_tutorial_course_")))
-    return _cache_root() / "transfer_tutorial" / "course"
+    return keras_home() / "transfer_tutorial" / "course"
 
 
 def course_images(config:CourseConfig) -> ImageList:
