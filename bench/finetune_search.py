@@ -140,9 +140,9 @@ def course_recipe(args, seed):
     t0 = time.perf_counter()
     run = fit_head_on_features(extractor, splits, config.epochs, seed=seed, verbose=0)
     head_seconds = time.perf_counter() - t0
-    head_val = run["history"].history["val_accuracy"][-1]
-    head_test = float((run["head"].predict(run["features"]["test"][0], verbose=0).argmax(1) == splits["test"].labels).mean())
-    model = run["model"]
+    head_val = run.history.history["val_accuracy"][-1]
+    head_test = float((run.head.predict(run.features["test"][0], verbose=0).argmax(1) == splits["test"].labels).mean())
+    model = run.model
     t0 = time.perf_counter()
     epochs = args.fine_tune_epochs or config.fine_tune_epochs
     history = fine_tune(model, splits, epochs, patience=args.patience, seed=seed, verbose=0)

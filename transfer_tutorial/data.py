@@ -20,16 +20,37 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import matplotlib.pyplot as plt
 import numpy as np
-import tensorflow as tf
 from PIL import Image, ImageDraw, UnidentifiedImageError
+
+
+_stderr_lock = threading.Lock()  # two threads muting at once would restore each other's /dev/null
+
+
+@contextlib.contextmanager
+def quiet_stderr():  # yields a file descriptor of the real stderr, for what must still be seen
+    "Send the process's stderr to /dev/null inside the block: for notes TensorFlow's C++ writes there, which no Python setting reaches."
+    with _stderr_lock:
+        sys.stderr.flush()
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        try:
+            yield saved
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(null)
+
+
+with quiet_stderr():  # TensorFlow's C++ start-up notes (CUDA, oneDNN, CPU features) say nothing a learner can act on
+    import keras
+    import tensorflow as tf
 
 # %% auto #0
 __all__ = ['CALTECH101_URL', 'CALTECH101_SHA256', 'CALTECH101_EXCLUDE', 'DATA_ENV', 'SAMPLE_SHAPES', 'IMAGE_EXTENSIONS',
-           'MAX_IMAGE_PIXELS', 'SPLITS', 'PROFILES', 'DatasetError', 'DownloadError', 'keras_home', 'staged',
-           'quiet_stderr', 'first_line', 'download_caltech101', 'make_sample_dataset', 'find_classes', 'image_files',
+           'MAX_IMAGE_PIXELS', 'SPLITS', 'PROFILES', 'quiet_stderr', 'DatasetError', 'DownloadError', 'keras_home',
+           'staged', 'first_line', 'download_caltech101', 'make_sample_dataset', 'find_classes', 'image_files',
            'ImageList', 'check_image', 'verify_images', 'scan_image_folder', 'split_by_class', 'as_size',
            'decode_image', 'load_image', 'make_dataset', 'image_grid', 'show_images', 'plot_class_counts',
            'CourseConfig', 'parse_weights', 'course_config', 'course_folder', 'course_images', 'course_splits',
@@ -91,24 +112,6 @@ def staged(
     finally:
         for leftover in (staging, aside):
             shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
-
-# %% ../nbs/00_data.ipynb #09ae6fa5
-_stderr_lock = threading.Lock()  # two threads muting at once would restore each other's /dev/null
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    "Send the process's stderr to /dev/null inside the block: for notes TensorFlow's C++ writes there, which no Python setting reaches."
-    with _stderr_lock:
-        sys.stderr.flush()
-        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.close(null)
 
 # %% ../nbs/00_data.ipynb #75fb613c
 def first_line(

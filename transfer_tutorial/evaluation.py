@@ -16,16 +16,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from .data import DatasetError, ImageList, image_grid, load_image, make_dataset
+from .data import DatasetError, ImageList, first_line, image_grid, load_image, make_dataset
 from .baseline import compile_classifier
 # importing transfer also registers its Preprocess layer, so saved transfer models load
-from .transfer import _walk, build_head, is_preprocess_layer, split_backbone
+from .transfer import walk_layers, build_head, is_preprocess_layer, split_backbone
 
 # %% auto #0
 __all__ = ['HEAT_MAP_COLOURS', 'Evaluation', 'evaluate_model', 'results_table', 'most_confused', 'plot_confusion_matrix',
-           'plot_top_losses', 'class_activation_map', 'grad_cam_parts', 'grad_cam', 'plot_grad_cam', 'show_grad_cam',
-           'stratified_subset', 'LearningCurve', 'learning_curve', 'plot_learning_curve', 'predict_image',
-           'show_prediction', 'ModelFileError', 'save_model', 'load_model']
+           'plot_top_losses', 'class_activation_map', 'check_class_names', 'grad_cam_parts', 'grad_cam',
+           'plot_grad_cam', 'show_grad_cam', 'stratified_subset', 'LearningCurve', 'learning_curve',
+           'plot_learning_curve', 'predict_image', 'show_prediction', 'ModelFileError', 'save_model', 'load_model']
 
 # %% ../nbs/03_evaluation.ipynb #48d23f3a
 @dataclass
@@ -213,7 +213,11 @@ def class_activation_map(
     return _as_heat_maps(cam, images.shape[1:3]), chosen
 
 # %% ../nbs/03_evaluation.ipynb #d86b2571
-def _check_class_names(model, class_names):
+def check_class_names(
+    model:keras.Model,
+    class_names:list,  # one name per output of the model
+):
+    "Refuse class names that do not fit the model's outputs, naming both counts."
     if model.output_shape[-1] != len(class_names):
         raise ValueError(f"The model predicts {model.output_shape[-1]} classes but {len(class_names)} class names were given.")
 
@@ -232,8 +236,8 @@ def grad_cam_parts(
 ) -> tuple:  # (images → last feature map, that map → inputs of the last layer, the last Dense layer)
     "Cut `model` where its last convolutional feature map becomes a vector; the parts share the model's weights."
     dense = _softmax_layer(model)
-    if any(is_preprocess_layer(layer) for layer in _walk(model)):  # a transfer model: the backbone is nested
-        backbone = next(layer for layer in _walk(model) if layer.name == "backbone")
+    if any(is_preprocess_layer(layer) for layer in walk_layers(model)):  # a transfer model: the backbone is nested
+        backbone = next(layer for layer in walk_layers(model) if layer.name == "backbone")
         # the last layer that turns a 4-D map into a vector: EfficientNet's squeeze-and-excitation blocks pool too,
         # early on, but their vectors go back into the network
         to_vector = [layer for layer in backbone.layers
@@ -338,7 +342,7 @@ def show_grad_cam(
     class_index:int|None=None,  # the class to explain; None: the predicted one
 ):
     "One image file beside its Grad-CAM heat map, titled with the explained class and its probability; returns the figure."
-    _check_class_names(model, class_names)
+    check_class_names(model, class_names)
     image = load_image(path, model.input_shape[1:3])
     heat_map, c, probabilities = grad_cam(model, image, class_index)
     fig, (ax_image, ax_map) = plt.subplots(1, 2, figsize=(7, 3.8), dpi=72)
@@ -469,7 +473,7 @@ def predict_image(
     k:int=5,  # how many classes to return
 ) -> list:  # [(class name, probability)], most probable first
     "Top-`k` classes of one image file."
-    _check_class_names(model, class_names)
+    check_class_names(model, class_names)
     image = load_image(path, model.input_shape[1:3])
     probabilities = np.asarray(model.predict(image[None], verbose=0)[0], dtype=np.float64)
     top = np.argsort(-probabilities, kind="stable")[:k]
@@ -518,7 +522,7 @@ def save_model(
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"{path}: use a file name ending in .keras (Keras' own format).")
-    _check_class_names(model, class_names)
+    check_class_names(model, class_names)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     _class_file(path).write_text(json.dumps({"class_names": list(class_names)}, indent=1))
@@ -540,9 +544,8 @@ def load_model(
         # thrown away (and Keras warns when it does not match). Compile it again to train it further.
         model = keras.models.load_model(path, compile=False)
     except Exception as e:  # Keras reports a damaged file as ValueError, OSError or a zip error, depending on the damage
-        first_line = (str(e).strip().splitlines() or [""])[0][:200]
-        raise ModelFileError(f"{path} is not a readable .keras model ({type(e).__name__}: {first_line}). "
-                             "Save the model again with save_model().") from e
+        raise ModelFileError(f"{path} is damaged or not a .keras model ({type(e).__name__}: {first_line(e, 200)}). Save the "
+                             "model again (save_model(), or transfer-tutorial run), or use another file.") from e
     try:
         class_names = json.loads(classes.read_text())["class_names"]
     except (ValueError, KeyError, TypeError) as e:

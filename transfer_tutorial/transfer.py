@@ -12,39 +12,52 @@ import tempfile
 import time
 import uuid
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .data import ImageList, as_size, make_dataset, parse_weights
+from .data import ImageList, as_size, keras_home, make_dataset, parse_weights, staged
 from .baseline import EpochTimer, compile_classifier, fit_classifier
 
 # %% auto #0
-__all__ = ['BACKBONES', 'PREDICT_SLICE', 'PIPELINE_VERSION', 'HEAD_STEPS_PER_CALL', 'WeightsError', 'Preprocess',
+__all__ = ['BACKBONES', 'PREDICT_SLICE', 'PIPELINE_VERSION', 'HEAD_STEPS_PER_CALL', 'Backbone', 'WeightsError', 'Preprocess',
            'is_preprocess_layer', 'build_feature_extractor', 'build_head', 'assemble', 'extract_features',
-           'features_dataset', 'feature_cache_dir', 'FeatureCacheEntry', 'fit_head_on_features', 'divided_extractor',
-           'unfreeze_top', 'split_backbone', 'fine_tune', 'time_frozen_training']
+           'features_dataset', 'feature_cache_dir', 'walk_layers', 'FeatureCacheEntry', 'HeadOnFeatures',
+           'fit_head_on_features', 'divided_extractor', 'unfreeze_top', 'split_backbone', 'FineTuning', 'fine_tune',
+           'time_frozen_training']
 
 # %% ../nbs/02_transfer.ipynb #27bbea8b
+@dataclass(frozen=True)
+class Backbone:
+    "A network of `keras.applications` as the course uses it."
+    application: object  # the constructor, e.g. keras.applications.MobileNetV2
+    preprocess: object  # its `preprocess_input`: raw 0-255 pixels to what the network was trained on
+    feature_layer: str | None  # the layer whose output are the features; None: the convolutional part, averaged
+    weights_file: str  # the name of its ImageNet weights file in Keras' cache (without its top, where the top is not used)
+    fine_tune_from: str  # the first layer fine-tuning trains
+    weights_mb: int  # size of that weights file
+
+
 BACKBONES = {
-    "vgg16": dict(
+    "vgg16": Backbone(
         application=keras.applications.VGG16, preprocess=keras.applications.vgg16.preprocess_input,
         feature_layer="fc2",  # the tutorial's choice: the 4,096 activations before ImageNet's softmax
-        weights_file="vgg16_weights_tf_dim_ordering_tf_kernels.h5", fine_tune_from="block5_conv1"),
-    "mobilenet_v2": dict(
+        weights_file="vgg16_weights_tf_dim_ordering_tf_kernels.h5", fine_tune_from="block5_conv1", weights_mb=528),
+    "mobilenet_v2": Backbone(
         application=keras.applications.MobileNetV2, preprocess=keras.applications.mobilenet_v2.preprocess_input,
         feature_layer=None,  # None: the convolutional part, averaged over the image
         weights_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
-        fine_tune_from="block_14_expand"),  # the last three blocks: chosen on the validation split (bench/finetune_runs.jsonl)
-    "resnet50": dict(
+        fine_tune_from="block_14_expand", weights_mb=9),  # the last three blocks: chosen on the validation split (bench/finetune_runs.jsonl)
+    "resnet50": Backbone(
         application=keras.applications.ResNet50, preprocess=keras.applications.resnet50.preprocess_input,
         feature_layer=None, weights_file="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        fine_tune_from="conv5_block3_1_conv"),
-    "efficientnetv2b0": dict(
+        fine_tune_from="conv5_block3_1_conv", weights_mb=90),
+    "efficientnetv2b0": Backbone(
         application=keras.applications.EfficientNetV2B0, preprocess=keras.applications.efficientnet_v2.preprocess_input,
-        feature_layer=None, weights_file="efficientnetv2-b0_notop.h5", fine_tune_from="block6h_expand_conv"),
+        feature_layer=None, weights_file="efficientnetv2-b0_notop.h5", fine_tune_from="block6h_expand_conv", weights_mb=24),
 }
 
 
@@ -52,7 +65,7 @@ class WeightsError(RuntimeError):
     "Pretrained weights could not be obtained; the message says how to use a local file."
 
 
-def _backbone_spec(name: str) -> dict:
+def _backbone_spec(name: str) -> Backbone:
     if name not in BACKBONES:
         raise ValueError(f"Unknown backbone {name!r}; choose one of {sorted(BACKBONES)}.")
     return BACKBONES[name]
@@ -68,7 +81,7 @@ class Preprocess(keras.layers.Layer):
         self.backbone = backbone
 
     def call(self, images):
-        return BACKBONES[self.backbone]["preprocess"](images)
+        return BACKBONES[self.backbone].preprocess(images)
 
     def get_config(self):
         return {**super().get_config(), "backbone": self.backbone}
@@ -83,12 +96,12 @@ def is_preprocess_layer(layer) -> bool:
 # %% ../nbs/02_transfer.ipynb #95a32a9f
 def _pretrained_network(backbone: str, weights, image_size) -> keras.Model:
     spec = _backbone_spec(backbone)
-    top = spec["feature_layer"] is not None  # VGG16's features come from its own dense top
+    top = spec.feature_layer is not None  # VGG16's features come from its own dense top
     kwargs = dict(include_top=top, weights=weights, input_shape=(*as_size(image_size), 3))
     if not top:
         kwargs["pooling"] = "avg"
     try:
-        net = spec["application"](**kwargs)
+        net = spec.application(**kwargs)
     except ValueError:
         raise  # a wrong argument, such as an image size the ImageNet top cannot take: Keras says which
     except Exception as e:  # keras.utils.get_file raises a bare Exception when it cannot download
@@ -96,10 +109,10 @@ def _pretrained_network(backbone: str, weights, image_size) -> keras.Model:
             raise
         raise WeightsError(
             f"Could not download the ImageNet weights of {backbone} ({e}). On a machine without internet, get "
-            f"{spec['weights_file']} elsewhere and pass its path as weights=... (or set TRANSFER_TUTORIAL_WEIGHTS), "
+            f"{spec.weights_file} elsewhere and pass its path as weights=... (or set TRANSFER_TUTORIAL_WEIGHTS), "
             "or use weights=None to train from random weights."
         ) from e
-    features = net.get_layer(spec["feature_layer"]).output if top else net.output
+    features = net.get_layer(spec.feature_layer).output if top else net.output
     return keras.Model(net.input, features, name="backbone")
 
 
@@ -198,16 +211,15 @@ def feature_cache_dir() -> Path:
         return Path(os.environ["TRANSFER_TUTORIAL_FEATURE_CACHE"]).expanduser()
     if os.environ.get("IN_TEST"):  # nbdev_test: the tests' random-weight features stay out of your Keras cache
         return Path(tempfile.gettempdir()) / "transfer_tutorial_test_features"
-    keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")  # where Keras caches downloads
-    return Path(keras_home) / "transfer_tutorial" / "features"
+    return keras_home() / "transfer_tutorial" / "features"
 
 
-def _walk(model):
+def walk_layers(model:keras.Model):
     "Every layer of `model`, nested models' layers included."
     for layer in model.layers:
         yield layer
         if isinstance(layer, keras.Model):
-            yield from _walk(layer)
+            yield from walk_layers(layer)
 
 
 PIPELINE_VERSION = 1  # raise it when `decode_image` or the cache's format changes: older entries then never match
@@ -227,7 +239,7 @@ def _extractor_key(extractor) -> dict:
         value = np.ascontiguousarray(w.numpy())
         weights.update(f"{value.shape}{value.dtype.str}".encode())
         weights.update(value.tobytes())
-    layers = hashlib.sha256("\n".join(_layer_config(l) for l in _walk(extractor)).encode()).hexdigest()
+    layers = hashlib.sha256("\n".join(_layer_config(l) for l in walk_layers(extractor)).encode()).hexdigest()
     return dict(weights_sha256=weights.hexdigest(), layers_sha256=layers, input_shape=list(extractor.input_shape[1:]),
                 feature_shape=list(extractor.output_shape[1:]), tensorflow=tf.__version__, keras=keras.__version__,
                 pipeline=PIPELINE_VERSION)
@@ -278,18 +290,13 @@ class FeatureCacheEntry:
         "Store `features` atomically: a temporary file, then one rename. A cache that cannot be written is only a warning."
         features = np.ascontiguousarray(features, dtype=np.float32)
         meta = dict(key=self.key, features_sha256=hashlib.sha256(features.tobytes()).hexdigest())
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}-{uuid.uuid4().hex}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(temporary, "wb") as f:
+            with staged(self.path) as temporary, open(temporary, "wb") as f:  # readers see the old entry or the new one
                 np.savez(f, features=features, labels=self.labels, meta=np.array(json.dumps(meta)))
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(temporary, self.path)  # atomic: readers see the old entry or the new one, never half of one
         except OSError as e:
             warnings.warn(f"Could not write the feature cache entry {self.path} ({e}); the features were computed but not kept.")
-        finally:
-            temporary.unlink(missing_ok=True)
 
 # %% ../nbs/02_transfer.ipynb #73e51e45
 HEAD_STEPS_PER_CALL = 64  # batches per training call for a softmax on cached features
@@ -303,6 +310,16 @@ def _fewer_calls(head:keras.Model) -> keras.Model:
     return head
 
 
+@dataclass
+class HeadOnFeatures:
+    "What `fit_head_on_features` trained and computed."
+    model: keras.Model  # the backbone and the new head: images in, class probabilities out
+    head: keras.Model  # the new softmax alone: features in
+    history: keras.callbacks.History  # of the head's training
+    features: dict  # {split: (features, labels)}
+    seconds: dict  # {"extract": ..., "head": ...}
+
+
 def fit_head_on_features(
     extractor:keras.Model,  # frozen, images to features
     splits:dict,  # {"train": ImageList, "val": ..., "test": ...}; every split present is extracted once
@@ -313,7 +330,7 @@ def fit_head_on_features(
     seed:int=0,
     verbose:int=2,  # 2: one line per epoch (and per extraction); 1: progress bars; 0: silent
     cache=True,  # the feature cache: True (default folder), a folder, or False (always compute)
-) -> dict:  # model (images in), head, history, features {split: (features, labels)}, seconds {extract, head}
+) -> HeadOnFeatures:
     "Extract features of each split once, train a new softmax head on them, and assemble the full model."
     start = time.perf_counter()
     features = {name: extract_features(extractor, split, image_size, batch_size, verbose=verbose, cache=cache, split=name)
@@ -324,8 +341,8 @@ def fit_head_on_features(
     start = time.perf_counter()
     history = fit_classifier(head, features_dataset(*features["train"], batch_size, shuffle=True, seed=seed),
                              features_dataset(*features["val"], batch_size), epochs=epochs, verbose=verbose)
-    return dict(model=assemble(extractor, head), head=head, history=history, features=features,
-                seconds=dict(extract=extract_seconds, head=time.perf_counter() - start))
+    return HeadOnFeatures(model=assemble(extractor, head), head=head, history=history, features=features,
+                          seconds=dict(extract=extract_seconds, head=time.perf_counter() - start))
 
 # %% ../nbs/02_transfer.ipynb #30a14044
 def divided_extractor(
@@ -344,13 +361,13 @@ def unfreeze_top(
     n_layers:int|None=None,  # or: the number of last backbone layers to train
 ) -> int:  # number of trainable parameters afterwards
     "Make the top of the backbone trainable, BatchNormalization excepted. Recompile afterwards."
-    backbone = next(l for l in _walk(model) if l.name == "backbone")
-    backbone_name = next(l.backbone for l in _walk(model) if is_preprocess_layer(l))
+    backbone = next(l for l in walk_layers(model) if l.name == "backbone")
+    backbone_name = next(l.backbone for l in walk_layers(model) if is_preprocess_layer(l))
     names = [l.name for l in backbone.layers]
     if n_layers is not None:
         start = len(names) - n_layers
     else:
-        start = names.index(from_layer or BACKBONES[backbone_name]["fine_tune_from"])
+        start = names.index(from_layer or BACKBONES[backbone_name].fine_tune_from)
     backbone.trainable = True
     for i, layer in enumerate(backbone.layers):
         layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
@@ -362,10 +379,10 @@ def split_backbone(
     from_layer:str|None=None,  # the first layer of the top part; None: the backbone's `fine_tune_from`
 ) -> tuple:  # (bottom: raw images to activations at the cut, top: those activations to features)
     "Cut the extractor in two at the input of `from_layer`; both parts share their layers (and weights) with `model`."
-    extractor = next(l for l in [model, *_walk(model)] if isinstance(l, keras.Model) and l.name.endswith("_features"))
+    extractor = next(l for l in [model, *walk_layers(model)] if isinstance(l, keras.Model) and l.name.endswith("_features"))
     backbone = extractor.get_layer("backbone")
     preprocess = next(l for l in extractor.layers if is_preprocess_layer(l))
-    cut_layer = from_layer or BACKBONES[preprocess.backbone]["fine_tune_from"]
+    cut_layer = from_layer or BACKBONES[preprocess.backbone].fine_tune_from
     cut = backbone.get_layer(cut_layer).input
     images = keras.Input(extractor.input_shape[1:], name="images")
     bottom_net = keras.Model(backbone.input, cut)
@@ -393,6 +410,26 @@ def _activation_batches(activations, labels, num_classes, batch_size, mirrored=N
     return tf.data.Dataset.zip(order, batch_seeds).map(pick, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def _top_and_head(model, top, activation_shape, learning_rate, label_smoothing) -> keras.Model:
+    # the trainable top of the backbone and the head, on the activations below the cut: the same layers as in `model`
+    head = next(l for l in model.layers if l.name == "head")
+    cut = keras.Input(activation_shape, name="activations")
+    on_activations = keras.Model(cut, head(top(cut, training=False)), name="top_and_head")
+    on_activations.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                           loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing), metrics=["accuracy"])
+    return on_activations
+
+
+@dataclass
+class FineTuning:
+    "What `fine_tune` did; the model it was given now holds the weights of its best validation epoch."
+    history: dict  # per-epoch loss, accuracy, val_loss, val_accuracy and seconds, as in a Keras `History.history`
+    trainable_parameters: int  # the weights it trained
+    best_epoch: int  # the epoch whose weights were kept, from 1
+    best_val_accuracy: float
+    seconds: dict  # {"activations": ..., "training": ...}
+
+
 def fine_tune(
     model:keras.Model,  # an assembled model whose head is already trained
     splits:dict,  # {"train": ImageList, "val": ImageList}
@@ -408,40 +445,32 @@ def fine_tune(
     strategy=None,  # the `tf.distribute.Strategy` the model was built under; None: the default one
     verbose:int=2,  # as in `model.fit`: 2 one line per epoch, 1 progress bars, 0 silent
     cache=True,  # the feature cache, for the activations below the cut
-) -> keras.callbacks.History:  # also .trainable_parameters, .best_epoch, .best_val_accuracy, .seconds {activations, training}
+) -> FineTuning:
     "Train the top of the backbone and the head on cached activations below it; the best validation epoch is kept."
     start = time.perf_counter()
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():  # built under the model's strategy, so that predict spreads the batches over its devices
         bottom, top = split_backbone(model, from_layer)
-    num_classes = model.output_shape[-1]
     act = {name: extract_features(bottom, splits[name], image_size, batch_size, verbose=verbose, cache=cache, split=name)
            for name in ("train", "val")}
     mirrored = extract_features(bottom, splits["train"], image_size, batch_size, verbose=verbose, cache=cache, flipped=True,
                                 split="train")[0] if mirror else None
     activation_seconds = time.perf_counter() - start
-    head = next(l for l in model.layers if l.name == "head")
     keras.utils.set_random_seed(seed)
     with strategy.scope():  # optimiser variables belong to the model's strategy
         trainable = unfreeze_top(model, from_layer)
         compile_classifier(model, learning_rate)  # the image model, compiled as trained, to evaluate or train on
-        cut = keras.Input(act["train"][0].shape[1:], name="activations")
-        on_activations = keras.Model(cut, head(top(cut, training=False)), name="top_and_head")
-        on_activations.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                               loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing), metrics=["accuracy"])
+        on_activations = _top_and_head(model, top, act["train"][0].shape[1:], learning_rate, label_smoothing)
     timer = EpochTimer()
     keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)
-    history = on_activations.fit(
-        _activation_batches(*act["train"], num_classes, batch_size, mirrored, seed),
-        validation_data=_activation_batches(*act["val"], num_classes, batch_size),
-        epochs=epochs, callbacks=[timer, keep_best], verbose=verbose,
-        shuffle=False)  # the dataset shuffles itself
-    history.history["seconds"] = timer.seconds
-    history.trainable_parameters = trainable
-    history.best_epoch = int(np.argmax(history.history["val_accuracy"])) + 1
-    history.best_val_accuracy = float(max(history.history["val_accuracy"]))
-    history.seconds = dict(activations=activation_seconds, training=sum(timer.seconds))
-    return history
+    num_classes = model.output_shape[-1]
+    history = on_activations.fit(_activation_batches(*act["train"], num_classes, batch_size, mirrored, seed), epochs=epochs,
+                                 validation_data=_activation_batches(*act["val"], num_classes, batch_size),
+                                 callbacks=[timer, keep_best], verbose=verbose, shuffle=False)  # the dataset shuffles itself
+    curves = {**history.history, "seconds": timer.seconds}
+    return FineTuning(history=curves, trainable_parameters=trainable, best_epoch=int(np.argmax(curves["val_accuracy"])) + 1,
+                      best_val_accuracy=float(max(curves["val_accuracy"])),
+                      seconds=dict(activations=activation_seconds, training=sum(timer.seconds)))
 
 # %% ../nbs/02_transfer.ipynb #921a0d37
 def time_frozen_training(
@@ -469,6 +498,6 @@ def time_frozen_training(
     end_to_end = time.perf_counter() - start
     # cache=False: the time to compute the features is what is being measured
     run = fit_head_on_features(extractor, {"train": train, "val": val}, epochs, image_size, batch_size, seed=seed, verbose=0, cache=False)
-    cached = sum(run["seconds"].values())
+    cached = sum(run.seconds.values())
     return dict(images=len(train) + len(val), epochs=epochs, end_to_end_seconds=end_to_end,
                 cached_seconds=cached, speedup=end_to_end / cached)

@@ -1,0 +1,3 @@
+from transfer_tutorial.cli import cli
+
+cli()
