@@ -15,8 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 from run_lessons import CELLS_MARK, NOTE_MARK, _TF_LOG, cell_hash  # noqa: E402  one definition of each
 
-# every lesson must have been recorded; False only reports a lesson that was never recorded (no note, no outputs)
-REQUIRE_EVERY_LESSON = True
 MAX_TOTAL_BYTES = 10_000_000
 MAX_IMAGE_BYTES = 400_000
 LIBRARY_WARNING = re.compile(r"^WARNING:tensorflow:.*|^.*site-packages/\S+:\d+: \w*Warning: .*", re.MULTILINE)
@@ -36,10 +34,8 @@ def texts(output) -> list:
 def check(path: Path) -> tuple:
     "Problems (failures) of one lesson notebook, and a one-line summary."
     nb = json.loads(path.read_text(encoding="utf-8"))
-    problems, warnings = [], []
+    problems = []
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    if not REQUIRE_EVERY_LESSON and not any(c.get("outputs") for c in code) and NOTE_MARK not in path.read_text(encoding="utf-8"):
-        return [], f"{path.name}: WARNING: never recorded (no provenance note, no outputs): run tools/run_lessons.py --record {path.stem[:2]}"
     notes = [c for c in nb["cells"] if c["cell_type"] == "markdown" and "".join(c["source"]).startswith(NOTE_MARK)]
     if len(notes) != 1:
         problems.append(f"{len(notes)} provenance notes (expected one, written by tools/run_lessons.py --record)")
@@ -81,8 +77,7 @@ def check(path: Path) -> tuple:
                     problems.append(f"progress-bar fragments in the cell {first!r}")
     if images == 0:
         problems.append("no picture among the outputs")
-    summary = f"{path.name}: {images} pictures, {path.stat().st_size / 1e6:.2f} MB"
-    return problems, summary + "".join(f"\n  WARNING: {w}" for w in warnings)
+    return problems, f"{path.name}: {images} pictures, {path.stat().st_size / 1e6:.2f} MB"
 
 
 def main() -> int:

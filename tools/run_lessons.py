@@ -47,21 +47,22 @@ _TF_LOG = re.compile(r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*|WARNING: All l
                      r"|To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\.)$")
 
 
-def _directives(source: str) -> list:
-    return [line[2:].strip() for line in source.splitlines() if line.startswith("#|")]
+def directives(source: str) -> list:
+    "The `#|` directives of a cell, as nbdev reads them: `#| hide` and `#|hide` alike (shared with .ci/)."
+    return [line[2:].strip() for line in source.splitlines() if re.match(r"#\|", line)]
 
 
 def _is_hidden(cell) -> bool:
-    return cell.cell_type == "code" and any(d.split()[:1] == ["hide"] for d in _directives(cell.source))
+    return cell.cell_type == "code" and any(d.split()[:1] == ["hide"] for d in directives(cell.source))
 
 
 def _dropped_by_docs(cell) -> bool:
     "nbdev's docs processing deletes the source of `#| export`, `#| exporti` and `#| hide` cells (`#| exports` stays)."
-    return cell.cell_type == "code" and any(d.split()[:1] in (["hide"], ["export"], ["exporti"]) for d in _directives(cell.source))
+    return cell.cell_type == "code" and any(d.split()[:1] in (["hide"], ["export"], ["exporti"]) for d in directives(cell.source))
 
 
 def _is_slow(cell) -> bool:
-    return cell.cell_type == "code" and "slow" in _directives(cell.source)
+    return cell.cell_type == "code" and "slow" in directives(cell.source)
 
 
 def lesson_names(requested) -> list:
@@ -158,15 +159,15 @@ def provenance(args, lesson: dict, info: dict, code_sources: list) -> str:
     config = course_config()
     splits = course_splits(config)
     data = config.data_dir.name if config.data_dir else "Caltech-101 download"
-    weights = {None: "random", "imagenet": "ImageNet (Keras download)"}.get(config.weights) or f"ImageNet, from the file {Path(config.weights).name}"
+    weights = {None: "random", "imagenet": "ImageNet (Keras download)"}.get(config.weights) or f"ImageNet (from the file {Path(config.weights).name})"
     sizes = " / ".join(f"{len(splits[s]):,}" for s in ("train", "val", "test"))
     hashes = " ".join(cell_hash(s) for s in code_sources)
     return (f"{NOTE_MARK}\n{CELLS_MARK} {hashes} -->\n> **Outputs below** come from one run of this notebook, top to bottom, in the `full` profile on "
             f"{info['date']}: {info['cpu']} ({info['cores']} cores), {info['gpu']}; TensorFlow {info['tensorflow']}, "
             f"Keras {info['keras']}. Backbone `{config.backbone}` with {weights} weights; data `{data}`, "
             f"{len(splits['train'].class_names)} classes, {sum(map(len, splits.values())):,} images split {sizes} "
-            f"(train / val / test). The whole notebook took {_duration(lesson['seconds'])}. Run in Colab, with VGG16 "
-            f"and a GPU, it prints other numbers and times.")
+            f"(train / val / test). The whole notebook took {_duration(lesson['seconds'])}. Run in Colab (the same "
+            f"backbone, its ImageNet weights downloaded by Keras, a GPU), it prints numbers a little different and takes less time.")
 
 
 def scrub(text: str, args) -> str:
