@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .data import CourseConfig, as_size, course_folder, image_grid, load_image
+from .data import CourseConfig, as_size, course_folder, image_grid, load_image, staged
 
 # %% auto #0
 __all__ = ['augmentation_layers', 'build_baseline', 'compile_classifier', 'EpochTimer', 'fit_classifier', 'plot_history',
@@ -49,7 +48,7 @@ def build_baseline(
     if augmentation:
         model.add(keras.Sequential(augmentation, name="augmentation"))
     model.add(layers.Rescaling(1 / 255))
-    for block in range(2):
+    for _ in range(2):  # two blocks
         for _ in range(2):
             model.add(layers.Conv2D(32, 3, activation="relu"))
             model.add(layers.MaxPooling2D(2))
@@ -106,6 +105,23 @@ def fit_classifier(
     return history
 
 # %% ../nbs/01_baseline.ipynb #3ec6b640
+def _draw_run(axes, name, h, metrics, show_train, first_epoch) -> tuple:  # (its epochs, its lowest accuracy drawn)
+    missing = {f"val_{m}" for m in metrics} - set(h)
+    if missing:
+        raise KeyError(f"History of {name!r} has no {sorted(missing)} (it has {sorted(h)}). Compile with "
+                       "metrics=['accuracy'] and pass validation data to fit.")
+    epochs = np.arange(first_epoch, first_epoch + len(h[f"val_{metrics[0]}"]))
+    color, lowest = None, 1.0  # the first panel picks the run's colour, the others follow it
+    for ax, m in zip(axes, metrics):
+        (line,) = ax.plot(epochs, h[f"val_{m}"], marker="o", color=color, label=f"{name} (val)")
+        color = line.get_color()
+        if show_train and m in h:
+            ax.plot(epochs, h[m][: len(epochs)], ls="--", color=color, alpha=0.6, label=f"{name} (train)")
+        if m == "accuracy":
+            lowest = min(lowest, *h["val_accuracy"], *(h.get("accuracy", [])[: len(epochs)] if show_train else []))
+    return epochs, lowest
+
+
 def plot_history(
     histories,  # a `History`, its `.history` dict, or {name: either} to compare runs
     show_train:bool=True,  # also draw the training curves, dashed
@@ -120,24 +136,12 @@ def plot_history(
     fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4), squeeze=False)
     first_epoch, lowest = 1, 1.0
     for name, h in histories.items():
-        h = getattr(h, "history", h)
-        missing = {f"val_{m}" for m in metrics} - set(h)
-        if missing:
-            raise KeyError(f"History of {name!r} has no {sorted(missing)} (it has {sorted(h)}). Compile with "
-                           "metrics=['accuracy'] and pass validation data to fit.")
-        epochs = np.arange(first_epoch, first_epoch + len(h[f"val_{metrics[0]}"]))
-        color = None  # the first panel picks the run's colour, the others follow it
-        for ax, m in zip(axes[0], metrics):
-            (line,) = ax.plot(epochs, h[f"val_{m}"], marker="o", color=color, label=f"{name} (val)")
-            color = line.get_color()
-            if show_train and m in h:
-                ax.plot(epochs, h[m][: len(epochs)], ls="--", color=color, alpha=0.6, label=f"{name} (train)")
-            if m == "accuracy":
-                lowest = min(lowest, *h["val_accuracy"], *(h.get("accuracy", [])[: len(epochs)] if show_train else []))
-            if continued and first_epoch > 1:
+        epochs, run_lowest = _draw_run(axes[0], name, getattr(h, "history", h), metrics, show_train, first_epoch)
+        lowest = min(lowest, run_lowest)
+        if continued and first_epoch > 1:  # where this run continues the previous one
+            for ax in axes[0]:
                 ax.axvline(first_epoch - 0.5, color="gray", ls=":")
-        if continued:
-            first_epoch = epochs[-1] + 1
+        first_epoch = epochs[-1] + 1 if continued else 1
     for ax, m in zip(axes[0], metrics):
         ax.set(title=m, xlabel="epoch", ylabel="cross-entropy" if m == "loss" else m)
         if m == "accuracy":
@@ -188,16 +192,13 @@ def keep_model(
 ) -> Path:  # the model file
     "Save a model in the course folder with what it was trained on, for the lessons that follow."
     folder = course_folder(config)
-    folder.mkdir(parents=True, exist_ok=True)
     curves = getattr(history, "history", history) or {}
     record = dict(class_names=list(class_names), image_size=config.image_size, backbone=config.backbone,
                   history={k: [float(v) for v in values] for k, values in curves.items()}, **facts)
-    # written whole under a temporary name, then renamed: a lesson that reads it never sees half a file
-    staged_model, staged_record = folder / f".{name}.partial.keras", folder / f".{name}.partial.json"
-    model.save(staged_model)
-    staged_record.write_text(json.dumps(record, indent=1))
-    os.replace(staged_model, folder / f"{name}.keras")
-    os.replace(staged_record, folder / f"{name}.json")
+    # each written whole under a temporary name, then renamed: a lesson that reads them never sees half a file
+    with staged(folder / f"{name}.keras") as model_file, staged(folder / f"{name}.json") as record_file:
+        model.save(model_file)
+        record_file.write_text(json.dumps(record, indent=1))
     return folder / f"{name}.keras"
 
 

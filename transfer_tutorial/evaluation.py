@@ -392,6 +392,18 @@ class LearningCurve:
                 for k, n, v, t in zip(self.per_class, self.train_images, self.val_accuracy, self.test_accuracy)]
 
 
+def _head_on_subset(features, labels, num_classes, batches, batch_size, learning_rate, seed) -> tuple:  # (head, updates)
+    # one batch per call: the tf.function Keras builds for several would be traced anew for each of these
+    # short-lived heads, which costs more than it saves on small subsets (and TensorFlow warns)
+    head = compile_classifier(build_head(num_classes, features.shape[-1], seed), learning_rate)
+    # one long epoch of exactly `batches` batches, no per-epoch overhead. The dataset itself ends there, whatever
+    # number of batches Keras runs per call (with an endless one and steps_per_epoch, it would round up to whole calls)
+    data = (tf.data.Dataset.from_tensor_slices((features, labels)).shuffle(len(labels), seed=seed).repeat()
+            .batch(batch_size).take(batches).prefetch(tf.data.AUTOTUNE))
+    head.fit(data, epochs=1, verbose=0, shuffle=False)  # shuffle=False: the dataset shuffles itself
+    return head, int(head.optimizer.iterations)
+
+
 def learning_curve(
     features:dict,  # {"train": (features, labels), "val": ..., "test": ...}, e.g. `fit_head_on_features(...)["features"]`
     num_classes:int,
@@ -407,25 +419,14 @@ def learning_curve(
     (val_features, val_labels), (test_features, test_labels) = features["val"], features["test"]
     evaluated = np.concatenate([val_features, test_features])  # one prediction pass per head for both splits
     steps = math.ceil(len(train_labels) / batch_size)  # updates per epoch of the whole split
-    shape = (len(per_class), len(seeds))
-    val_accuracy, test_accuracy, sizes = np.zeros(shape), np.zeros(shape), np.zeros(len(per_class), dtype=int)
-    updates = set()
-    start = time.perf_counter()
+    val_accuracy, test_accuracy = np.zeros((len(per_class), len(seeds))), np.zeros((len(per_class), len(seeds)))
+    sizes, updates, start = np.zeros(len(per_class), dtype=int), set(), time.perf_counter()
     for i, k in enumerate(per_class):
         for j, seed in enumerate(seeds):
             subset = stratified_subset(train_labels, k, seed)
-            keras.utils.set_random_seed(seed)
-            # one batch per call: the tf.function Keras builds for several would be traced anew for each of
-            # these short-lived heads, which costs more than it saves on small subsets (and TensorFlow warns)
-            head = compile_classifier(build_head(num_classes, train_features.shape[-1]), learning_rate)
-            # one long epoch of exactly `epochs * steps` batches, no per-epoch overhead. The dataset itself ends
-            # there, whatever number of batches Keras runs per call (with an endless one and steps_per_epoch, it
-            # would round up to whole calls)
-            batches = (tf.data.Dataset.from_tensor_slices((train_features[subset], train_labels[subset]))
-                       .shuffle(len(subset), seed=seed).repeat().batch(batch_size).take(epochs * steps)
-                       .prefetch(tf.data.AUTOTUNE))
-            head.fit(batches, epochs=1, verbose=0, shuffle=False)  # shuffle=False: the dataset shuffles itself
-            updates.add(int(head.optimizer.iterations))
+            head, done = _head_on_subset(train_features[subset], train_labels[subset], num_classes, epochs * steps,
+                                         batch_size, learning_rate, seed)
+            updates.add(done)
             # calling the head directly: predict() would build (and TensorFlow warn about) a new function per head
             predicted = np.asarray(head(evaluated, training=False)).argmax(axis=1)
             val_accuracy[i, j] = (predicted[:len(val_labels)] == val_labels).mean()

@@ -133,10 +133,13 @@ def build_feature_extractor(
 def build_head(
     num_classes:int,  # size of the softmax
     feature_dim:int,  # length of a feature vector, `extractor.output_shape[-1]`
+    seed:int|None=None,  # seed of its initial weights: the same seed, the same head (the global random state is left alone)
 ) -> keras.Model:
     "The new classifier: one dense softmax layer on the features."
     features = keras.Input((feature_dim,), name="features")
-    return keras.Model(features, keras.layers.Dense(num_classes, activation="softmax", name="predictions")(features), name="head")
+    dense = keras.layers.Dense(num_classes, activation="softmax", name="predictions",
+                               kernel_initializer=keras.initializers.GlorotUniform(seed))
+    return keras.Model(features, dense(features), name="head")
 
 
 def assemble(
@@ -336,8 +339,7 @@ def fit_head_on_features(
     features = {name: extract_features(extractor, split, image_size, batch_size, verbose=verbose, cache=cache, split=name)
                 for name, split in splits.items()}
     extract_seconds = time.perf_counter() - start
-    keras.utils.set_random_seed(seed)
-    head = _fewer_calls(compile_classifier(build_head(len(splits["train"].class_names), extractor.output_shape[-1]), learning_rate))
+    head = _fewer_calls(compile_classifier(build_head(len(splits["train"].class_names), extractor.output_shape[-1], seed), learning_rate))
     start = time.perf_counter()
     history = fit_classifier(head, features_dataset(*features["train"], batch_size, shuffle=True, seed=seed),
                              features_dataset(*features["val"], batch_size), epochs=epochs, verbose=verbose)
@@ -456,17 +458,15 @@ def fine_tune(
     mirrored = extract_features(bottom, splits["train"], image_size, batch_size, verbose=verbose, cache=cache, flipped=True,
                                 split="train")[0] if mirror else None
     activation_seconds = time.perf_counter() - start
-    keras.utils.set_random_seed(seed)
     with strategy.scope():  # optimiser variables belong to the model's strategy
         trainable = unfreeze_top(model, from_layer)
         compile_classifier(model, learning_rate)  # the image model, compiled as trained, to evaluate or train on
         on_activations = _top_and_head(model, top, act["train"][0].shape[1:], learning_rate, label_smoothing)
-    timer = EpochTimer()
+    timer, n = EpochTimer(), model.output_shape[-1]
     keep_best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)
-    num_classes = model.output_shape[-1]
-    history = on_activations.fit(_activation_batches(*act["train"], num_classes, batch_size, mirrored, seed), epochs=epochs,
-                                 validation_data=_activation_batches(*act["val"], num_classes, batch_size),
-                                 callbacks=[timer, keep_best], verbose=verbose, shuffle=False)  # the dataset shuffles itself
+    history = on_activations.fit(_activation_batches(*act["train"], n, batch_size, mirrored, seed), epochs=epochs, verbose=verbose,
+                                 validation_data=_activation_batches(*act["val"], n, batch_size), callbacks=[timer, keep_best],
+                                 shuffle=False)  # the dataset shuffles itself
     curves = {**history.history, "seconds": timer.seconds}
     return FineTuning(history=curves, trainable_parameters=trainable, best_epoch=int(np.argmax(curves["val_accuracy"])) + 1,
                       best_val_accuracy=float(max(curves["val_accuracy"])),
@@ -490,8 +490,7 @@ def time_frozen_training(
             "fine_tune made it trainable); time_frozen_training needs a frozen extractor: build a fresh one with "
             "build_feature_extractor().")
     num_classes, dim = len(train.class_names), extractor.output_shape[-1]
-    keras.utils.set_random_seed(seed)
-    whole = compile_classifier(assemble(extractor, build_head(num_classes, dim)))
+    whole = compile_classifier(assemble(extractor, build_head(num_classes, dim, seed)))
     start = time.perf_counter()
     fit_classifier(whole, make_dataset(train, image_size, batch_size, shuffle=True, seed=seed),
                    make_dataset(val, image_size, batch_size), epochs=epochs, verbose=0)
