@@ -149,7 +149,7 @@ def course_recipe(args, seed):
     fine_tune_seconds = time.perf_counter() - t0
     test = model.evaluate(make_dataset(splits["test"], 224, 32), verbose=0, return_dict=True)["accuracy"]
     row = dict(date=str(date.today()), machine=f"{platform.processor() or platform.machine()} {os.cpu_count()} cores",
-               recipe="course", version=2, seed=seed, first_trained=BACKBONES["mobilenet_v2"]["fine_tune_from"], learning_rate=1e-4,
+               recipe="course", version=2, seed=seed, first_trained=BACKBONES["mobilenet_v2"].fine_tune_from, learning_rate=1e-4,
                max_epochs=epochs, patience=args.patience, epochs_run=len(history.history["loss"]), best_epoch=history.best_epoch,
                label_smoothing=0.1, flips=True, head_epochs_first=config.epochs,
                trainable_parameters=history.trainable_parameters, head_val_accuracy=head_val, head_test_accuracy=head_test,

@@ -44,7 +44,8 @@ def cell_hash(source: str) -> str:
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # TensorFlow's C++ (absl) log lines: written to the process's stderr before any Python setting can silence them
 _TF_LOG = re.compile(r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*|WARNING: All log messages before absl::InitializeLog\(\) is called.*"
-                     r"|To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\.)$")
+                     r"|To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\."
+                     r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.)$")
 
 
 def directives(source: str) -> list:
