@@ -164,7 +164,7 @@ def _export_parser(commands):
 # %% ../nbs/06_cli.ipynb #c69121de
 def _sample_weights(args):
     # the generated sample with ImageNet weights shows what transfer gives; offline, untrained weights only show that it runs
-    if hasattr(args, "weights"):
+    if hasattr(args, "weights") or args.method == "scratch":  # chosen, or no backbone at all
         return {}
     if imagenet_reachable():
         return dict(weights="imagenet")

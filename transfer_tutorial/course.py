@@ -176,9 +176,10 @@ class _Run:
         save_model(model, self.out / f"{name}.keras", self.class_names)
         _save_figure(plot_confusion_matrix(evaluation), self.out / f"confusion_{name}.png")
         _save_figure(plot_top_losses(evaluation), self.out / f"top_losses_{name}.png")
-        epochs = len(history.history["loss"])
+        curves = getattr(history, "history", history)  # a Keras `History`, or `fine_tune`'s dict of curves
+        epochs = len(curves["loss"])
         self.results[name] = dict(
-            val_accuracy=val_accuracy if val_accuracy is not None else history.history["val_accuracy"][-1],
+            val_accuracy=val_accuracy if val_accuracy is not None else curves["val_accuracy"][-1],
             test_accuracy=evaluation.accuracy, test_accuracy_standard_error=evaluation.accuracy_standard_error,
             test_mean_class_accuracy=evaluation.mean_class_accuracy, test_loss=evaluation.loss, epochs=epochs,
             kept_epoch=kept_epoch or epochs, training_seconds=sum(seconds_by_step.values()), seconds_by_step=seconds_by_step,
