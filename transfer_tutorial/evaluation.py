@@ -22,10 +22,12 @@ from .baseline import compile_classifier
 from .transfer import walk_layers, build_head, is_preprocess_layer, split_backbone
 
 # %% auto #0
-__all__ = ['HEAT_MAP_COLOURS', 'Evaluation', 'evaluate_model', 'results_table', 'most_confused', 'plot_confusion_matrix',
-           'plot_top_losses', 'class_activation_map', 'check_class_names', 'grad_cam_parts', 'grad_cam',
-           'plot_grad_cam', 'show_grad_cam', 'stratified_subset', 'LearningCurve', 'learning_curve',
-           'plot_learning_curve', 'predict_image', 'show_prediction', 'ModelFileError', 'save_model', 'load_model']
+__all__ = ['HEAT_MAP_COLOURS', 'NONE_OF_THE_CLASSES', 'Evaluation', 'evaluate_model', 'results_table', 'most_confused',
+           'plot_confusion_matrix', 'plot_top_losses', 'class_activation_map', 'check_class_names', 'grad_cam_parts',
+           'grad_cam', 'plot_grad_cam', 'show_grad_cam', 'stratified_subset', 'LearningCurve', 'learning_curve',
+           'plot_learning_curve', 'predict_image', 'show_prediction', 'expected_calibration_error', 'plot_reliability',
+           'scale_probabilities', 'fit_temperature', 'with_temperature', 'features_and_probabilities', 'auroc',
+           'NoneOfThese', 'Answer', 'answer_image', 'ModelFileError', 'save_model', 'load_model', 'load_none_of_these']
 
 # %% ../nbs/03_evaluation.ipynb #48d23f3a
 @dataclass
@@ -486,9 +488,11 @@ def show_prediction(
     path,
     class_names:list,
     k:int=5,
+    none_of_these=None,  # a `NoneOfThese` (defined below): the title then says when the image is of none of the classes
 ):
     "The image next to a bar chart of its top-`k` classes; returns the figure."
-    top = predict_image(model, path, class_names, k)
+    answer = answer_image(model, path, class_names, none_of_these, k)
+    top = answer.top
     fig, (ax_image, ax_bars) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 1.3]}, dpi=72)
     ax_image.imshow(load_image(path, 224).astype(np.uint8))
     ax_image.set_title(Path(path).parent.name + "/" + Path(path).name, fontsize=9)
@@ -501,9 +505,212 @@ def show_prediction(
     ax_bars.set_xlabel("probability")
     for y, p in enumerate(probabilities):
         ax_bars.text(min(p + 0.02, 0.9), y, f"{p:.1%}", va="center", fontsize=9)
-    ax_bars.set_title(f"top {len(top)} of {len(class_names)} classes")
+    ax_bars.set_title(f"top {len(top)} of {len(class_names)} classes" if answer.known else
+                      f"{NONE_OF_THE_CLASSES}: similarity {answer.similarity:.2f} < {answer.threshold:.2f}", fontsize=10)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/03_evaluation.ipynb #e7baf390
+def _reliability_bins(probabilities, labels, bins) -> tuple:  # (mean confidence, accuracy, images) of each bin
+    confidence = probabilities.max(axis=1)
+    correct = (probabilities.argmax(axis=1) == labels).astype(float)
+    which = np.minimum((confidence * bins).astype(int), bins - 1)  # bin i holds confidences in [i/bins, (i+1)/bins)
+    count = np.bincount(which, minlength=bins)
+    mean = lambda values: np.bincount(which, weights=values, minlength=bins) / np.maximum(count, 1)
+    return mean(confidence), mean(correct), count
+
+
+def expected_calibration_error(
+    probabilities:np.ndarray,  # [n, classes]
+    labels:np.ndarray,  # [n] the true classes
+    bins:int=15,
+) -> float:
+    "The gap between confidence and accuracy in each bin of the top probability, weighted by the bin's share of the images."
+    confidence, accuracy, count = _reliability_bins(np.asarray(probabilities), np.asarray(labels), bins)
+    return float((count * np.abs(confidence - accuracy)).sum() / count.sum())
+
+# %% ../nbs/03_evaluation.ipynb #0c19e09e
+def plot_reliability(
+    evaluations:dict,  # {name: Evaluation}
+    bins:int=15,
+):
+    "Reliability diagrams, one per model: each bin's accuracy against its mean confidence; returns the figure."
+    fig, axes = plt.subplots(1, len(evaluations), figsize=(3.6 * len(evaluations), 3.8), dpi=72, squeeze=False)
+    edges = np.linspace(0, 1, bins + 1)
+    for ax, (name, ev) in zip(axes[0], evaluations.items()):
+        confidence, accuracy, count = _reliability_bins(ev.probabilities, ev.labels, bins)
+        used = count > 0
+        ax.bar(edges[:-1][used], accuracy[used], width=1 / bins, align="edge", color="tab:blue", alpha=0.35,
+               edgecolor="white", label="accuracy of the bin")
+        ax.plot([0, 1], [0, 1], "--", color="gray", label="calibrated")
+        ax.scatter(confidence[used], accuracy[used], s=10 + 90 * count[used] / count.max(), color="black", zorder=3,
+                   label="(mean confidence, accuracy)")
+        ece = expected_calibration_error(ev.probabilities, ev.labels, bins)
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="top probability", title=f"{_short(name, 30)}\nECE {ece:.3f}")
+    axes[0][0].set_ylabel("accuracy")
+    axes[0][0].legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/03_evaluation.ipynb #32836672
+def scale_probabilities(
+    probabilities:np.ndarray,  # [n, classes] softmax outputs
+    temperature:float,
+) -> np.ndarray:  # [n, classes]
+    "softmax(log p / T): what the model would give with its logits divided by `temperature`."
+    z = np.log(np.clip(probabilities, 1e-30, 1.0)) / temperature
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+# %% ../nbs/03_evaluation.ipynb #4232fc09
+def _cross_entropy(probabilities, labels, temperature) -> float:
+    scaled = scale_probabilities(probabilities, temperature)[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(scaled, 1e-30, 1.0)).mean())
+
+
+def fit_temperature(
+    probabilities:np.ndarray,  # [n, classes] of the validation split
+    labels:np.ndarray,  # [n] its true classes
+    low:float=0.05, high:float=20.0,  # the range searched
+) -> float:
+    "The temperature whose scaled probabilities have the lowest cross-entropy on these images."
+    # the cross-entropy is convex in 1/T: a golden-section search over log T finds its minimum
+    a, b, ratio = math.log(low), math.log(high), (math.sqrt(5) - 1) / 2
+    for _ in range(60):
+        c, d = b - ratio * (b - a), a + ratio * (b - a)
+        if _cross_entropy(probabilities, labels, math.exp(c)) < _cross_entropy(probabilities, labels, math.exp(d)):
+            b = d
+        else:
+            a = c
+    return math.exp((a + b) / 2)
+
+# %% ../nbs/03_evaluation.ipynb #879e7f20
+def with_temperature(
+    model:keras.Model,  # ends in a Dense softmax layer (every model of the course does)
+    temperature:float,  # from `fit_temperature`
+) -> keras.Model:  # a new model; `model` is unchanged
+    "A copy of `model` whose probabilities are softmax(logits / temperature): its last layer's weights divided by it."
+    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"The temperature must be a positive number; got {temperature!r}.")
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    last = _softmax_layer(copy)
+    kernel, bias = last.get_weights()
+    last.set_weights([kernel / temperature, bias / temperature])
+    return copy
+
+# %% ../nbs/03_evaluation.ipynb #48f4e8a2
+def features_and_probabilities(
+    model:keras.Model,  # a course model: a chain of layers ending in a Dense softmax, or an assembled transfer model
+) -> keras.Model:  # images in; [probabilities, features] out
+    "The same network (same layers and weights) with two outputs: the class probabilities and the features the last layer reads."
+    last = model.layers[-1]
+    if isinstance(last, keras.Model):  # an assembled transfer model: images, extractor, head
+        images = keras.Input(model.input_shape[1:], name="images")
+        features = images
+        for layer in model.layers[1:-1]:
+            features = layer(features)
+        return keras.Model(images, [last(features), features], name=f"{model.name}_with_features")
+    return keras.Model(model.inputs, [model.outputs[0], last.input], name=f"{model.name}_with_features")
+
+# %% ../nbs/03_evaluation.ipynb #cac1b4d2
+def auroc(
+    known:np.ndarray,  # scores of images of the known classes
+    unknown:np.ndarray,  # scores of images of none of them
+) -> float:
+    "The chance that a random known image scores above a random unknown one (ties count half): the area under the ROC curve."
+    scores = np.concatenate([known, unknown])
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2)[inverse]  # average rank of tied scores, from 1
+    n_known, n_unknown = len(known), len(unknown)
+    return float((ranks[:n_known].sum() - n_known * (n_known + 1) / 2) / (n_known * n_unknown))
+
+# %% ../nbs/03_evaluation.ipynb #c6b96ef4
+def _unit(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def _check_threshold(threshold) -> float:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1 <= threshold <= 1:
+        raise ValueError(f"The threshold is a cosine similarity, a number from -1 to 1; got {threshold!r}.")
+    return float(threshold)
+
+
+@dataclass
+class NoneOfThese:
+    "Says an image is of none of the classes when its features are far from every class: the cosine similarity to the nearest class mean."
+    class_means: np.ndarray  # [classes, dim] unit vectors: the mean direction of each class's training features
+    threshold: float = -1.0  # an image scoring below it is none of the classes; -1: no image ever is
+    keep: float | None = None  # the share of known validation images the threshold was chosen to keep
+
+    @classmethod
+    def fit(cls, features, labels, num_classes:int) -> NoneOfThese:
+        "The class means of these (training) features; no threshold yet."
+        unit, labels = _unit(features), np.asarray(labels)
+        missing = sorted(set(range(num_classes)) - set(labels.tolist()))
+        if missing:
+            raise ValueError(f"Classes {missing} have no training images: every class needs at least one to have a mean.")
+        return cls(_unit(np.stack([unit[labels == c].mean(axis=0) for c in range(num_classes)])))
+
+    def scores(self, features) -> np.ndarray:  # [n], from -1 to 1: higher, more like a known class
+        return (_unit(features) @ self.class_means.T).max(axis=-1)
+
+    def choose_threshold(self, known_features, keep:float=0.95) -> NoneOfThese:
+        "The same class means, with the threshold that keeps the share `keep` of these known (validation) images."
+        if not 0 < keep <= 1:
+            raise ValueError(f"keep is a share of the known images, above 0 and at most 1; got {keep!r}.")
+        return NoneOfThese(self.class_means, float(np.quantile(self.scores(known_features), 1 - keep)), keep)
+
+    def with_threshold(self, threshold) -> NoneOfThese:
+        "The same class means with another threshold (a cosine similarity, from -1 to 1)."
+        return NoneOfThese(self.class_means, _check_threshold(threshold), None)
+
+    def is_known(self, features) -> np.ndarray:  # [n] bool
+        return self.scores(features) >= self.threshold
+
+# %% ../nbs/03_evaluation.ipynb #7502236f
+NONE_OF_THE_CLASSES = "none of the classes"
+
+
+@dataclass
+class Answer:
+    "What a model says about one image: its top classes, and whether the image looks like any of them."
+    top: list  # [(class name, probability)], most probable first
+    similarity: float | None = None  # to the nearest class mean, when a `NoneOfThese` was used
+    threshold: float | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.similarity is None or self.similarity >= self.threshold
+
+    @property
+    def name(self) -> str:  # the top class, or "none of the classes"
+        return self.top[0][0] if self.known else NONE_OF_THE_CLASSES
+
+    def __str__(self):
+        best = f"{self.top[0][0]} {self.top[0][1]:.1%}"
+        if self.known:
+            return best
+        return f"{NONE_OF_THE_CLASSES} (best guess {best}; similarity {self.similarity:.3f} < {self.threshold:.3f})"
+
+
+def answer_image(
+    model:keras.Model,  # takes raw 0-255 images, returns class probabilities
+    path,  # an image file
+    class_names:list,
+    none_of_these:NoneOfThese | None = None,  # None: the top classes alone
+    k:int=5,
+) -> Answer:
+    "The top-`k` classes of one image file and, with `none_of_these`, whether it is of any of them."
+    if none_of_these is None:
+        return Answer(predict_image(model, path, class_names, k))
+    check_class_names(model, class_names)
+    image = load_image(path, model.input_shape[1:3])[None]
+    probabilities, features = (np.asarray(a, dtype=np.float64) for a in features_and_probabilities(model).predict(image, verbose=0))
+    top = np.argsort(-probabilities[0], kind="stable")[:k]
+    return Answer([(class_names[i], float(probabilities[0, i])) for i in top], float(none_of_these.scores(features)[0]),
+                  none_of_these.threshold)
 
 # %% ../nbs/03_evaluation.ipynb #d8a2d138
 class ModelFileError(ValueError):
@@ -514,19 +721,33 @@ def _class_file(path: Path) -> Path:
     return path.with_name(path.stem + ".classes.json")
 
 
+def _none_file(path: Path) -> Path:
+    return path.with_name(path.stem + ".none_of_these.npy")
+
+
 def save_model(
     model:keras.Model,
     path,  # a `.keras` file to write
     class_names:list,  # the model's classes, in label order
+    temperature:float|None=None,  # the temperature `with_temperature` put into the model, recorded beside it
+    none_of_these:NoneOfThese|None=None,  # its class means go to `<name>.none_of_these.npy`, its threshold to the JSON file
 ) -> Path:
-    "Save `model` in the `.keras` format, with its class names in `<name>.classes.json` beside it."
+    "Save `model` in the `.keras` format, with its class names (and what makes its answers trustworthy) in `<name>.classes.json`."
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"{path}: use a file name ending in .keras (Keras' own format).")
     check_class_names(model, class_names)
+    card = {"class_names": list(class_names), "temperature": temperature}
+    if none_of_these is not None:
+        if none_of_these.class_means.shape[0] != len(class_names):
+            raise ValueError(f"none_of_these has {none_of_these.class_means.shape[0]} class means for {len(class_names)} classes.")
+        card["none_of_these"] = {"score": "similarity to the nearest class mean", "threshold": none_of_these.threshold,
+                                 "keep": none_of_these.keep}
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
-    _class_file(path).write_text(json.dumps({"class_names": list(class_names)}, indent=1))
+    if none_of_these is not None:
+        np.save(_none_file(path), none_of_these.class_means.astype(np.float32))
+    _class_file(path).write_text(json.dumps(card, indent=1))
     return path
 
 
@@ -554,3 +775,27 @@ def load_model(
     if model.output_shape[-1] != len(class_names):
         raise ValueError(f"{path} predicts {model.output_shape[-1]} classes but {classes.name} lists {len(class_names)}.")
     return model, class_names
+
+
+def load_none_of_these(
+    path,  # a `.keras` file written by `save_model`
+) -> NoneOfThese | None:  # None: the model was saved without one
+    "The `NoneOfThese` saved with the model at `path`."
+    path = Path(path)
+    classes = _class_file(path)
+    try:
+        card = json.loads(classes.read_text())
+        saved = card.get("none_of_these")
+        if saved is None:
+            return None
+        means = np.load(_none_file(path)).astype(np.float64)
+        threshold = _check_threshold(saved["threshold"])
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"{e.filename} is missing: save the model again with save_model(..., none_of_these=...).") from None
+    except (ValueError, KeyError, TypeError, AttributeError, OSError) as e:
+        raise ModelFileError(f"{classes}: its none_of_these entry cannot be used ({first_line(e, 200)}). "
+                             "Save the model again with save_model(..., none_of_these=...).") from e
+    if means.shape[0] != len(card["class_names"]):
+        raise ModelFileError(f"{_none_file(path).name} holds {means.shape[0]} class means but {classes.name} lists "
+                             f"{len(card['class_names'])} classes. Save the model again with save_model().")
+    return NoneOfThese(means, threshold, saved.get("keep"))
