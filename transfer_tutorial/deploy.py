@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import tempfile
@@ -19,14 +20,16 @@ import numpy as np
 import tensorflow as tf
 
 from .data import ImageList, check_image, first_line, image_files, make_dataset, quiet_stderr, staged
-from .evaluation import ModelFileError, check_class_names
+from .evaluation import (Answer, ModelFileError, NoneOfThese, check_threshold, check_class_names,
+                                          features_and_probabilities)
 
 # skipped files are reported here: a plain line on stderr by default, a log record for a program that configures logging
 _log = logging.getLogger("transfer_tutorial.deploy")
 
 # %% auto #0
 __all__ = ['CSV_HEADER', 'QUANTIZATIONS', 'find_images', 'Predictions', 'predict_images', 'check_csv_target',
-           'write_predictions_csv', 'labels_file', 'export_model', 'ExportedModel', 'load_exported', 'compare_exports']
+           'write_predictions_csv', 'labels_file', 'none_of_these_file', 'export_model', 'ExportedModel',
+           'load_exported', 'compare_exports']
 
 # %% ../nbs/04_deploy.ipynb #9afbd09d
 def find_images(
@@ -53,10 +56,16 @@ class Predictions:
     class_names: list
     skipped: list = field(default_factory=list)  # [(path, why)]
     seconds: float = 0.0
+    similarity: np.ndarray | None = None  # [n] to the nearest class mean, when a `NoneOfThese` was used
+    threshold: float | None = None  # below it, an image is of none of the classes
 
     def top(self, k:int=5) -> list:  # [(path, [(class name, probability), ...])], most probable first
         order = np.argsort(-self.probabilities, axis=1, kind="stable")[:, :k]
         return [(p, [(self.class_names[c], float(self.probabilities[i, c])) for c in order[i]]) for i, p in enumerate(self.paths)]
+
+    def answers(self, k:int=5) -> list:  # [(path, Answer)]: the top classes, or "none of the classes"
+        similarity = [None] * len(self.paths) if self.similarity is None else self.similarity.tolist()
+        return [(p, Answer(top, s, self.threshold if s is not None else None)) for (p, top), s in zip(self.top(k), similarity)]
 
 
 def predict_images(
@@ -65,6 +74,7 @@ def predict_images(
     class_names:list,  # the model's classes, in label order
     batch_size:int=32,
     verbose:int=0,  # 1: Keras' progress bar over the batches
+    none_of_these:NoneOfThese|None=None,  # also say which images are of none of the classes
 ) -> Predictions:
     "Classify every image under `paths` in one batched pass; unusable files are skipped with one warning line each."
     check_class_names(model, class_names)
@@ -75,11 +85,16 @@ def predict_images(
     for path, reason in skipped:
         _log.warning(f"{path}: skipped, {reason}.")
     usable = [p for p, r in zip(candidates, reasons) if r is None]
-    probabilities = np.zeros((0, len(class_names)))
+    probabilities, similarity = np.zeros((0, len(class_names))), np.zeros(0)
     if usable:
-        images = ImageList(usable, np.zeros(len(usable), dtype=np.int32), list(class_names))
-        probabilities = model.predict(make_dataset(images, model.input_shape[1:3], batch_size), verbose=verbose)
-    return Predictions(usable, np.asarray(probabilities, dtype=np.float64), list(class_names), skipped, time.perf_counter() - start)
+        images = make_dataset(ImageList(usable, np.zeros(len(usable), dtype=np.int32), list(class_names)), model.input_shape[1:3], batch_size)
+        if none_of_these is None:
+            probabilities = model.predict(images, verbose=verbose)
+        else:  # one pass gives the probabilities and the features the similarity is measured on
+            probabilities, features = features_and_probabilities(model).predict(images, verbose=verbose)
+            similarity = none_of_these.scores(features)
+    return Predictions(usable, np.asarray(probabilities, dtype=np.float64), list(class_names), skipped, time.perf_counter() - start,
+                       *((similarity, none_of_these.threshold) if none_of_these is not None else ()))
 
 
 CSV_HEADER = "path,class_1,probability_1"  # how every CSV of `write_predictions_csv` begins: how it knows its own
@@ -109,17 +124,19 @@ def write_predictions_csv(
     path,  # a new .csv file, or one this function wrote before (replaced)
     k:int=5,
 ) -> Path:
-    "One row per image: path, then the top-`k` classes and probabilities; skipped images get their reason instead."
+    "One row per image: path, the top-`k` classes and probabilities, the answer (and similarity); skipped images get their reason instead."
     path = Path(path)
     check_csv_target(path, predictions.paths)
     k = min(k, len(predictions.class_names))
     with staged(path) as part, open(part, "w", newline="") as f:  # all rows or the old file
         writer = csv.writer(f)
-        writer.writerow(["path", *[f"{what}_{i}" for i in range(1, k + 1) for what in ("class", "probability")], "skipped"])
-        for image, top in predictions.top(k):
-            writer.writerow([image, *[v for name, p in top for v in (name, f"{p:.6f}")], ""])
+        writer.writerow(["path", *[f"{what}_{i}" for i in range(1, k + 1) for what in ("class", "probability")],
+                         "answer", "similarity", "skipped"])
+        for image, answer in predictions.answers(k):
+            similarity = "" if answer.similarity is None else f"{answer.similarity:.6f}"
+            writer.writerow([image, *[v for name, p in answer.top for v in (name, f"{p:.6f}")], answer.name, similarity, ""])
         for image, reason in predictions.skipped:
-            writer.writerow([image, *[""] * (2 * k), reason])
+            writer.writerow([image, *[""] * (2 * k + 2), reason])
     return path
 
 # %% ../nbs/04_deploy.ipynb #19234654
@@ -163,15 +180,36 @@ def labels_file(
     path = Path(path)
     return path / "labels.txt" if path.suffix != ".tflite" else path.with_suffix(".labels.txt")
 
+# %% ../nbs/04_deploy.ipynb #52ddd246
+def none_of_these_file(
+    path,  # an exported model: a .tflite file or a SavedModel folder
+) -> Path:
+    "Where `export_model` puts the threshold of the model's \"none of the classes\" answer, when it has one."
+    path = Path(path)
+    return path / "none_of_these.json" if path.suffix != ".tflite" else path.with_suffix(".none_of_these.json")
+
+
+def _read_none_file(path) -> dict | None:
+    file = none_of_these_file(path)
+    if not file.is_file():
+        return None
+    try:
+        saved = json.loads(file.read_text())
+        saved["threshold"] = check_threshold(saved["threshold"])
+        return saved
+    except (ValueError, KeyError, TypeError) as e:
+        raise ModelFileError(f"{file} is damaged ({first_line(e, 200)}); export the model again with export_model().") from None
+
 # %% ../nbs/04_deploy.ipynb #84084cb1
 def _check_export_target(path: Path, format, quantization, overwrite):
     if format == "tflite":
         if path.suffix != ".tflite":
             raise ValueError(f"{path}: a TensorFlow Lite model needs a file name ending in .tflite.")
         _check_quantization(quantization)
-        if labels_file(path).exists() and not path.exists():  # not the labels of an earlier export: someone's file
-            raise ValueError(f"{labels_file(path)} exists, but {path.name} does not: it is not an earlier export's labels file. "
-                             "Move it, or choose another name.")
+        for beside in (labels_file(path), none_of_these_file(path)):
+            if beside.exists() and not path.exists():  # not a file of an earlier export: someone's file
+                raise ValueError(f"{beside} exists, but {path.name} does not: it is not an earlier export's file. "
+                                 "Move it, or choose another name.")
     elif format == "saved_model":
         if quantization is not None:
             raise ValueError("quantization applies to format='tflite' only; a SavedModel keeps the model's float32 weights.")
@@ -184,6 +222,16 @@ def _check_export_target(path: Path, format, quantization, overwrite):
         raise ValueError(f"{path} exists already: pass overwrite=True (--force on the command line) to replace it.")
 
 
+def _with_similarity(model, none_of_these) -> keras.Model:
+    # one output, as apps expect: the probabilities, then the similarity to the nearest class mean in one more column
+    images = keras.Input(model.input_shape[1:], name="images")
+    probabilities, features = features_and_probabilities(model)(images)
+    unit = features / keras.ops.maximum(keras.ops.norm(features, axis=-1, keepdims=True), 1e-12)
+    means = keras.ops.convert_to_tensor(none_of_these.class_means.T.astype("float32"))
+    similarity = keras.ops.max(keras.ops.matmul(unit, means), axis=-1, keepdims=True)
+    return keras.Model(images, keras.ops.concatenate([probabilities, similarity], axis=-1), name=f"{model.name}_with_similarity")
+
+
 def export_model(
     model:keras.Model,  # raw 0-255 images in, class probabilities out
     path,  # a `.tflite` file, or a folder for a SavedModel
@@ -192,27 +240,41 @@ def export_model(
     quantization:str|None=None,  # TFLite only: None (float32), "float16" or "int8" (dynamic range)
     from_saved_model=None,  # TFLite only: convert this SavedModel, exported from `model` by `export_model`, instead of exporting again
     overwrite:bool=False,  # replace an earlier export at `path`
+    none_of_these:NoneOfThese|None=None,  # the export's output gets one more column, the similarity; the threshold goes beside it
 ) -> Path:
     "Export `model` for inference outside Keras, with its class names beside it; nothing appears under `path` until it is complete."
     check_class_names(model, class_names)
     path = Path(path).expanduser().resolve()  # ".", ".." and links become the real folder they name
     _check_export_target(path, format, quantization, overwrite)
     names = "\n".join(class_names) + "\n"
+    carried = None if none_of_these is None else {"threshold": none_of_these.threshold, "keep": none_of_these.keep,
+                                                  "output": f"column {len(class_names)} (from 0) of the output is the similarity"}
+    exported = model if none_of_these is None else _with_similarity(model, none_of_these)
     if format == "saved_model":
         with staged(path) as target:
-            _export_saved_model(model, target)
+            _export_saved_model(exported, target)
             labels_file(target).write_text(names)
+            if carried:
+                none_of_these_file(target).write_text(json.dumps(carried, indent=1))
         return path
-    if from_saved_model is not None and labels_file(from_saved_model).read_text() != names:
-        raise ValueError(f"{labels_file(from_saved_model)} lists other classes: convert a SavedModel of this model.")
+    if from_saved_model is not None:
+        if labels_file(from_saved_model).read_text() != names:
+            raise ValueError(f"{labels_file(from_saved_model)} lists other classes: convert a SavedModel of this model.")
+        if _read_none_file(from_saved_model) != carried:
+            raise ValueError(f"{from_saved_model} was exported with another none_of_these: pass the same one, or export again.")
     # the SavedModel made on the way goes to the system's temporary folder, which is cleaned even after a kill
     with tempfile.TemporaryDirectory(prefix="transfer_tutorial_export_") as scratch, staged(path) as target:
         if from_saved_model is None:
             from_saved_model = Path(scratch) / "saved_model"
-            _export_saved_model(model, from_saved_model)
+            _export_saved_model(exported, from_saved_model)
         target.write_bytes(_tflite_from_saved_model(from_saved_model, quantization))
         with staged(labels_file(path)) as labels:
             labels.write_text(names)
+        if carried:
+            with staged(none_of_these_file(path)) as beside:
+                beside.write_text(json.dumps(carried, indent=1))
+        elif none_of_these_file(path).exists():  # an earlier export's, of a model that said "none of these": not this one's
+            none_of_these_file(path).unlink()
     return path
 
 # %% ../nbs/04_deploy.ipynb #f0df4b37
@@ -253,6 +315,8 @@ class ExportedModel:
         if not labels.is_file():
             raise FileNotFoundError(f"{labels} is missing: it holds the class names of {self.path.name}. Export the model again with export_model().")
         self.class_names = labels.read_text().splitlines()
+        carried = _read_none_file(self.path)
+        self.threshold = None if carried is None else carried["threshold"]  # "none of the classes" below this similarity
         try:
             if self.path.suffix == ".tflite":
                 self._interpreter = _tflite_interpreter(str(self.path))
@@ -267,10 +331,19 @@ class ExportedModel:
         except (ValueError, RuntimeError, OSError, KeyError, tf.errors.OpError) as e:
             raise ModelFileError(f"{self.path} is damaged or not an exported model ({type(e).__name__}: {first_line(e, 200)}). "
                                  "Export it again with export_model().") from e
-        if classes != len(self.class_names):
-            raise ModelFileError(f"{self.path} predicts {classes} classes but {labels.name} lists {len(self.class_names)}.")
+        if classes - (carried is not None) != len(self.class_names):
+            raise ModelFileError(f"{self.path} predicts {classes - (carried is not None)} classes but {labels.name} lists {len(self.class_names)}.")
 
     def predict(self, images) -> np.ndarray:  # [n, classes]
+        return self.answer(images)[0]
+
+    def answer(self, images) -> tuple:  # (probabilities [n, classes], similarity [n] or None)
+        outputs = self._run(images)
+        if self.threshold is None:
+            return outputs, None
+        return outputs[:, :-1], outputs[:, -1]
+
+    def _run(self, images) -> np.ndarray:
         images = np.asarray(images, dtype=np.float32)
         if images.ndim != 4 or images.shape[1:] != (*self.input_size, 3):
             raise ValueError(f"{self.path.name} takes a batch of RGB images of {self.input_size[0]} x {self.input_size[1]} "

@@ -27,7 +27,8 @@ __all__ = ['HEAT_MAP_COLOURS', 'NONE_OF_THE_CLASSES', 'Evaluation', 'evaluate_mo
            'grad_cam', 'plot_grad_cam', 'show_grad_cam', 'stratified_subset', 'LearningCurve', 'learning_curve',
            'plot_learning_curve', 'predict_image', 'show_prediction', 'expected_calibration_error', 'plot_reliability',
            'scale_probabilities', 'fit_temperature', 'with_temperature', 'features_and_probabilities', 'auroc',
-           'NoneOfThese', 'Answer', 'answer_image', 'ModelFileError', 'save_model', 'load_model', 'load_none_of_these']
+           'check_threshold', 'NoneOfThese', 'Answer', 'answer_image', 'ModelFileError', 'save_model', 'load_model',
+           'load_none_of_these']
 
 # %% ../nbs/03_evaluation.ipynb #48d23f3a
 @dataclass
@@ -631,7 +632,7 @@ def _unit(x) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def _check_threshold(threshold) -> float:
+def check_threshold(threshold) -> float:
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1 <= threshold <= 1:
         raise ValueError(f"The threshold is a cosine similarity, a number from -1 to 1; got {threshold!r}.")
     return float(threshold)
@@ -664,7 +665,7 @@ class NoneOfThese:
 
     def with_threshold(self, threshold) -> NoneOfThese:
         "The same class means with another threshold (a cosine similarity, from -1 to 1)."
-        return NoneOfThese(self.class_means, _check_threshold(threshold), None)
+        return NoneOfThese(self.class_means, check_threshold(threshold), None)
 
     def is_known(self, features) -> np.ndarray:  # [n] bool
         return self.scores(features) >= self.threshold
@@ -789,7 +790,7 @@ def load_none_of_these(
         if saved is None:
             return None
         means = np.load(_none_file(path)).astype(np.float64)
-        threshold = _check_threshold(saved["threshold"])
+        threshold = check_threshold(saved["threshold"])
     except FileNotFoundError as e:
         raise FileNotFoundError(f"{e.filename} is missing: save the model again with save_model(..., none_of_these=...).") from None
     except (ValueError, KeyError, TypeError, AttributeError, OSError) as e:
