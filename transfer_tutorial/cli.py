@@ -133,15 +133,21 @@ def _run_parser(commands):
 def _predict_parser(commands):
     predict = commands.add_parser(
         "predict", help="top-k classes of image files and folders with a saved model", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Print the k most probable classes of each image with a model saved by `run`; folders are searched "
-                    "recursively, and all images go through the model in batches.",
+        description="Print the k most probable classes of each image with a model saved by `run`, or 'none of the classes' "
+                    "(with the best guesses) for an image far from every class; folders are searched recursively, and all "
+                    "images go through the model in batches.",
         epilog="examples:\n  transfer-tutorial predict holiday/ --model transfer_tutorial_run/finetune.keras -k 3\n"
-               "  transfer-tutorial predict photo.jpg --model my_run/features.keras --csv answers.csv --explain pictures/")
+               "  transfer-tutorial predict photo.jpg --model my_run/features.keras --csv answers.csv --explain pictures/\n"
+               "  transfer-tutorial predict photo.jpg --model my_run/finetune.keras --threshold -1   # never 'none of the classes'")
     predict.add_argument("images", nargs="+", metavar="PATH", help="image files (JPEG, PNG, GIF, BMP, WebP) and folders")
     predict.add_argument("--model", required=True, metavar="PATH", help="a .keras file written by `run`")
     predict.add_argument("-k", type=int, default=5, help="how many classes to print (default: %(default)s)")
-    predict.add_argument("--csv", metavar="FILE", help="also write path, top-k classes and probabilities to FILE, a new "
-                         ".csv file or one that this command wrote before")
+    predict.add_argument("--threshold", type=float, metavar="S",
+                         help="say 'none of the classes' for an image whose similarity to the nearest class mean is below S, "
+                              "from -1 to 1 (default: the threshold saved with the model, chosen to keep 95%% of its "
+                              "validation images; -1: never)")
+    predict.add_argument("--csv", metavar="FILE", help="also write path, top-k classes and probabilities, the answer and the "
+                         "similarity to FILE, a new .csv file or one that this command wrote before")
     predict.add_argument("--batch-size", type=int, default=32, metavar="N", help="images per batch (default: %(default)s)")
     predict.add_argument("--explain", metavar="DIR",
                          help="write a Grad-CAM picture of each image's predicted class to DIR/<image name>_gradcam.png")
@@ -158,7 +164,8 @@ def _export_parser(commands):
     export.add_argument("--quantize", choices=("none", "float16", "int8"), default="none",
                         help="TensorFlow Lite weights: float32 (none; exact), float16 (half the size), or int8 dynamic range "
                              "(a quarter of the size, about 2%% of answers change; slower on a CPU than float32) (default: %(default)s)")
-    export.add_argument("--out", required=True, metavar="PATH", help="a .tflite file, or a folder for the SavedModel")
+    export.add_argument("--out", required=True, metavar="PATH", help="a .tflite file, or a folder for the SavedModel; the "
+                        "class names go beside it, and the model's 'none of the classes' threshold with them")
     export.add_argument("--force", action="store_true", help="replace an earlier export at --out")
 
 # %% ../nbs/06_cli.ipynb #c69121de
@@ -197,6 +204,7 @@ def _summary(metrics: dict) -> tuple:  # (the table, the names of the files writ
     from transfer_tutorial.evaluation import results_table
     rows = [{"method": name, "test accuracy": format_accuracy(r["test_accuracy"], metrics["images"]["test"]),
              "val accuracy": r["val_accuracy"], "epochs": r["epochs"], "training seconds": r["training_seconds"],
+             "test ECE, calibrated": f"{r['test_calibration_error']:.3f} → {r['test_calibration_error_scaled']:.3f}",
              "most confused": ", ".join(f"{a} → {p}" for a, p, _ in r["most_confused"][:2]) or "-"}
             for name, r in metrics["results"].items()]
     c, d = metrics["config"], metrics["distribution"]
@@ -205,7 +213,8 @@ def _summary(metrics: dict) -> tuple:  # (the table, the names of the files writ
             f"weights {c['weights'] or 'untrained'}, {c['image_size']} px"
             + (f"; {d['strategy']}, {d['replicas']} replicas" if d["replicas"] > 1 else "")
             + (f" on {d['workers']} workers" if d.get("workers", 1) > 1 else ""))
-    table = results_table(rows, ("method", "val accuracy", "test accuracy", "epochs", "training seconds", "most confused"))
+    table = results_table(rows, ("method", "val accuracy", "test accuracy", "test ECE, calibrated", "epochs", "training seconds",
+                                 "most confused"))
     written = "metrics.json, curves.png, confusion_*.png, top_losses_*.png, *.keras"
     if "learning_curve" in metrics:
         table += ("\n\nLearning curve (new softmax on the features, test accuracy, mean of "
@@ -285,31 +294,42 @@ def _run_command(args, strategy) -> int:
 
 
 def _export_command(args, strategy) -> int:
-    from transfer_tutorial.deploy import export_model, labels_file
-    from transfer_tutorial.evaluation import load_model
+    from transfer_tutorial.deploy import export_model, labels_file, none_of_these_file
+    from transfer_tutorial.evaluation import load_model, load_none_of_these
     model, class_names = load_model(args.model)
+    none_of_these = load_none_of_these(args.model)
     quantization = None if args.quantize == "none" else args.quantize
     what = "a SavedModel" if args.format == "saved_model" else f"TensorFlow Lite ({quantization or 'float32'})"
     print(f"Exporting {args.model} as {what}...", file=sys.stderr)
-    path = export_model(model, args.out, class_names, args.format, quantization, overwrite=args.force)
-    print(f"Written: {path} and {labels_file(path).name}", file=sys.stderr)
+    path = export_model(model, args.out, class_names, args.format, quantization, overwrite=args.force, none_of_these=none_of_these)
+    beside = [labels_file(path).name] + ([none_of_these_file(path).name] if none_of_these is not None else [])
+    print(f"Written: {path} and {' and '.join(beside)}", file=sys.stderr)
     return 0
 
 # %% ../nbs/06_cli.ipynb #2256dc33
 def _predict_command(args, strategy) -> int:
     from transfer_tutorial.deploy import predict_images, write_predictions_csv
-    from transfer_tutorial.evaluation import load_model
+    from transfer_tutorial.evaluation import load_model, load_none_of_these
     if args.k < 1 or args.batch_size < 1:
         raise ValueError("-k and --batch-size must be at least 1.")
     _check_outputs_apart(args.images, args.csv, args.explain)  # before any work: nothing lands among the photos
     model, class_names = load_model(args.model)
+    none_of_these = load_none_of_these(args.model)
+    if args.threshold is not None:
+        if none_of_these is None:
+            raise ValueError(f"--threshold: {args.model} was saved without the class means it needs; train it again with "
+                             "`transfer-tutorial run`, which saves them.")
+        none_of_these = none_of_these.with_threshold(args.threshold)
     # Keras draws its progress bar on stdout: only on a terminal, never into redirected answers
-    predictions = predict_images(model, args.images, class_names, args.batch_size, verbose=1 if sys.stdout.isatty() else 0)
+    predictions = predict_images(model, args.images, class_names, args.batch_size, verbose=1 if sys.stdout.isatty() else 0,
+                                 none_of_these=none_of_these)
     if not predictions.paths and not predictions.skipped:
         raise ValueError(f"no JPEG, PNG, GIF, BMP or WebP files in {', '.join(args.images)}.")
     explained = set()
-    for image, top in predictions.top(args.k):
-        line = f"{image}: " + ", ".join(f"{name} {p:.1%}" for name, p in top)
+    for image, answer in predictions.answers(args.k):
+        top = ", ".join(f"{name} {p:.1%}" for name, p in answer.top)
+        line = f"{image}: " + (top if answer.known else
+                               f"none of the classes (similarity {answer.similarity:.3f} < {answer.threshold:.3f}); best guesses {top}")
         if args.explain:
             line += f" (Grad-CAM: {_explain(model, image, class_names, Path(args.explain), explained)})"
         print(line)

@@ -15,13 +15,15 @@ import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import tensorflow as tf
 
-from .data import DatasetError, course_datasets, course_splits, staged
+from .data import DatasetError, course_datasets, course_splits, make_dataset, staged
 from .baseline import build_baseline, compile_classifier, fit_classifier, plot_history
 from .transfer import build_feature_extractor, feature_cache_dir, fine_tune, fit_head_on_features
-from .evaluation import (evaluate_model, learning_curve, most_confused, plot_confusion_matrix, plot_learning_curve,
-                         plot_top_losses, save_model)
+from .evaluation import (NoneOfThese, evaluate_model, expected_calibration_error, features_and_probabilities,
+                                          fit_temperature, learning_curve, most_confused, plot_confusion_matrix, plot_learning_curve,
+                                          plot_top_losses, save_model, scale_probabilities, with_temperature)
 
 try:
     import fcntl  # POSIX: a lock that the system releases when its process ends, however it ends
@@ -171,9 +173,20 @@ class _Run:
         (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
         return metrics
 
-    def record(self, name, model, history, evaluation, seconds_by_step, val_accuracy=None, kept_epoch=None):
+    def trustworthy(self, model, views=None) -> tuple:  # (calibrated model, temperature, NoneOfThese)
+        "The evaluation lesson's two steps, on the validation split: the temperature, then the similarity threshold."
+        if views is None:  # {split: (probabilities, features)}, from one pass over the unaugmented images
+            both = features_and_probabilities(model)
+            views = {s: both.predict(make_dataset(self.splits[s], model.input_shape[1:3], self.batch_size), verbose=0)
+                     for s in ("train", "val")}
+        temperature = fit_temperature(np.asarray(views["val"][0], dtype=np.float64), self.splits["val"].labels)
+        none_of_these = NoneOfThese.fit(views["train"][1], self.splits["train"].labels, len(self.class_names))
+        return with_temperature(model, temperature), temperature, none_of_these.choose_threshold(views["val"][1], keep=0.95)
+
+    def record(self, name, model, history, evaluation, seconds_by_step, val_accuracy=None, kept_epoch=None, views=None):
         self.histories[name] = history
-        save_model(model, self.out / f"{name}.keras", self.class_names)
+        calibrated, temperature, none_of_these = self.trustworthy(model, views)
+        save_model(calibrated, self.out / f"{name}.keras", self.class_names, temperature=temperature, none_of_these=none_of_these)
         _save_figure(plot_confusion_matrix(evaluation), self.out / f"confusion_{name}.png")
         _save_figure(plot_top_losses(evaluation), self.out / f"top_losses_{name}.png")
         curves = getattr(history, "history", history)  # a Keras `History`, or `fine_tune`'s dict of curves
@@ -182,6 +195,10 @@ class _Run:
             val_accuracy=val_accuracy if val_accuracy is not None else curves["val_accuracy"][-1],
             test_accuracy=evaluation.accuracy, test_accuracy_standard_error=evaluation.accuracy_standard_error,
             test_mean_class_accuracy=evaluation.mean_class_accuracy, test_loss=evaluation.loss, epochs=epochs,
+            temperature=temperature, test_calibration_error=expected_calibration_error(evaluation.probabilities, evaluation.labels),
+            test_calibration_error_scaled=expected_calibration_error(scale_probabilities(evaluation.probabilities, temperature),
+                                                                     evaluation.labels),
+            none_of_these_threshold=none_of_these.threshold,
             kept_epoch=kept_epoch or epochs, training_seconds=sum(seconds_by_step.values()), seconds_by_step=seconds_by_step,
             most_confused=most_confused(evaluation, 5))
 
@@ -204,7 +221,8 @@ class _Run:
                                        verbose=self.verbose, cache=self.cache)
         if "features" in self.methods:  # the test features are computed already: the head is evaluated on them
             evaluation = evaluate_model(run.head, splits["test"], self.batch_size, inputs=run.features["test"][0])
-            self.record("features", run.model, run.history, evaluation, run.seconds)
+            views = {s: (run.head.predict(run.features[s][0], verbose=0), run.features[s][0]) for s in ("train", "val")}
+            self.record("features", run.model, run.history, evaluation, run.seconds, views=views)
         if self.with_learning_curve:
             self.learning_curve(run.features)
         if "finetune" in self.methods:
