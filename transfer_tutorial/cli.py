@@ -309,9 +309,11 @@ def _export_command(args, strategy) -> int:
 # %% ../nbs/06_cli.ipynb #2256dc33
 def _predict_command(args, strategy) -> int:
     from transfer_tutorial.deploy import predict_images, write_predictions_csv
-    from transfer_tutorial.evaluation import load_model, load_none_of_these
+    from transfer_tutorial.evaluation import check_threshold, load_model, load_none_of_these
     if args.k < 1 or args.batch_size < 1:
         raise ValueError("-k and --batch-size must be at least 1.")
+    if args.threshold is not None:
+        check_threshold(args.threshold)
     _check_outputs_apart(args.images, args.csv, args.explain)  # before any work: nothing lands among the photos
     model, class_names = load_model(args.model)
     none_of_these = load_none_of_these(args.model)
