@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -602,18 +603,25 @@ def with_temperature(
     return copy
 
 # %% ../nbs/03_evaluation.ipynb #48f4e8a2
+_WITH_FEATURES = weakref.WeakKeyDictionary()  # one two-output model per model: Keras builds its predict function once
+
+
 def features_and_probabilities(
     model:keras.Model,  # a course model: a chain of layers ending in a Dense softmax, or an assembled transfer model
 ) -> keras.Model:  # images in; [probabilities, features] out
     "The same network (same layers and weights) with two outputs: the class probabilities and the features the last layer reads."
-    last = model.layers[-1]
-    if isinstance(last, keras.Model):  # an assembled transfer model: images, extractor, head
-        images = keras.Input(model.input_shape[1:], name="images")
-        features = images
-        for layer in model.layers[1:-1]:
-            features = layer(features)
-        return keras.Model(images, [last(features), features], name=f"{model.name}_with_features")
-    return keras.Model(model.inputs, [model.outputs[0], last.input], name=f"{model.name}_with_features")
+    if model not in _WITH_FEATURES:
+        last = model.layers[-1]
+        if isinstance(last, keras.Model):  # an assembled transfer model: images, extractor, head
+            images = keras.Input(model.input_shape[1:], name="images")
+            features = images
+            for layer in model.layers[1:-1]:
+                features = layer(features)
+            outputs = [last(features), features]
+        else:
+            images, outputs = model.inputs, [model.outputs[0], last.input]
+        _WITH_FEATURES[model] = keras.Model(images, outputs, name=f"{model.name}_with_features")
+    return _WITH_FEATURES[model]
 
 # %% ../nbs/03_evaluation.ipynb #cac1b4d2
 def auroc(
