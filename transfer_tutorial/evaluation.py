@@ -717,7 +717,8 @@ def answer_image(
         return Answer(predict_image(model, path, class_names, k))
     check_class_names(model, class_names)
     image = load_image(path, model.input_shape[1:3])[None]
-    probabilities, features = (np.asarray(a, dtype=np.float64) for a in features_and_probabilities(model).predict(image, verbose=0))
+    # one image: called directly, without the function `predict` builds for batches
+    probabilities, features = (np.asarray(a, dtype=np.float64) for a in features_and_probabilities(model)(image, training=False))
     top = np.argsort(-probabilities[0], kind="stable")[:k]
     return Answer([(class_names[i], float(probabilities[0, i])) for i in top], float(none_of_these.scores(features)[0]),
                   none_of_these.threshold)
