@@ -332,7 +332,10 @@ class ExportedModel:
             raise ModelFileError(f"{self.path} is damaged or not an exported model ({type(e).__name__}: {first_line(e, 200)}). "
                                  "Export it again with export_model().") from e
         if classes - (carried is not None) != len(self.class_names):
-            raise ModelFileError(f"{self.path} predicts {classes - (carried is not None)} classes but {labels.name} lists {len(self.class_names)}.")
+            hint = (f" (an export made with none_of_these has one output more, the similarity: is its {none_of_these_file(self.path).name} missing?)"
+                    if carried is None and classes == len(self.class_names) + 1 else "")
+            what = f"{classes - 1} classes and the similarity" if carried is not None else f"{classes} outputs"
+            raise ModelFileError(f"{self.path} gives {what} but {labels.name} lists {len(self.class_names)} classes{hint}.")
 
     def predict(self, images) -> np.ndarray:  # [n, classes]
         return self.answer(images)[0]

@@ -537,7 +537,7 @@ def plot_reliability(
     bins:int=15,
 ):
     "Reliability diagrams, one per model: each bin's accuracy against its mean confidence; returns the figure."
-    fig, axes = plt.subplots(1, len(evaluations), figsize=(3.6 * len(evaluations), 3.8), dpi=72, squeeze=False)
+    fig, axes = plt.subplots(1, len(evaluations), figsize=(4.4 * len(evaluations), 4.4), dpi=80, squeeze=False)
     edges = np.linspace(0, 1, bins + 1)
     for ax, (name, ev) in zip(axes[0], evaluations.items()):
         confidence, accuracy, count = _reliability_bins(ev.probabilities, ev.labels, bins)
@@ -549,9 +549,9 @@ def plot_reliability(
                    label="(mean confidence, accuracy)")
         ece = expected_calibration_error(ev.probabilities, ev.labels, bins)
         ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="top probability")
-        ax.set_title(f"{name}\nECE {ece:.3f}", fontsize=9)
+        ax.set_title(f"{name}\nECE {ece:.3f}", fontsize=11)
     axes[0][0].set_ylabel("accuracy")
-    axes[0][0].legend(loc="upper left", fontsize=7)
+    axes[0][0].legend(loc="upper left", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -642,6 +642,7 @@ def _unit(x) -> np.ndarray:
 
 
 def check_threshold(threshold) -> float:
+    "The threshold as a float, or a ValueError saying what it must be: a cosine similarity, from -1 to 1."
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1 <= threshold <= 1:
         raise ValueError(f"The threshold is a cosine similarity, a number from -1 to 1; got {threshold!r}.")
     return float(threshold)
