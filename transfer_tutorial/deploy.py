@@ -173,20 +173,23 @@ def _export_saved_model(model, path):
         logger.setLevel(level)
 
 # %% ../nbs/04_deploy.ipynb #f38a9fc2
+def _beside(path, name: str) -> Path:  # a file that goes with an export: inside a SavedModel, next to a .tflite file
+    path = Path(path)
+    return path / name if path.suffix != ".tflite" else path.with_suffix(f".{name}")
+
+
 def labels_file(
     path,  # an exported model: a .tflite file or a SavedModel folder
 ) -> Path:
     "Where `export_model` puts the class names of the model at `path`."
-    path = Path(path)
-    return path / "labels.txt" if path.suffix != ".tflite" else path.with_suffix(".labels.txt")
+    return _beside(path, "labels.txt")
 
 # %% ../nbs/04_deploy.ipynb #52ddd246
 def none_of_these_file(
     path,  # an exported model: a .tflite file or a SavedModel folder
 ) -> Path:
     "Where `export_model` puts the threshold of the model's \"none of the classes\" answer, when it has one."
-    path = Path(path)
-    return path / "none_of_these.json" if path.suffix != ".tflite" else path.with_suffix(".none_of_these.json")
+    return _beside(path, "none_of_these.json")
 
 
 def _read_none_file(path) -> dict | None:
@@ -232,6 +235,23 @@ def _with_similarity(model, none_of_these) -> keras.Model:
     return keras.Model(images, keras.ops.concatenate([probabilities, similarity], axis=-1), name=f"{model.name}_with_similarity")
 
 
+def _check_source(saved_model, names: str, carried):
+    if labels_file(saved_model).read_text() != names:
+        raise ValueError(f"{labels_file(saved_model)} lists other classes: convert a SavedModel of this model.")
+    if _read_none_file(saved_model) != carried:
+        raise ValueError(f"{saved_model} was exported with another none_of_these: pass the same one, or export again.")
+
+
+def _write_beside_tflite(path: Path, names: str, carried):
+    with staged(labels_file(path)) as labels:
+        labels.write_text(names)
+    if carried:
+        with staged(none_of_these_file(path)) as beside:
+            beside.write_text(json.dumps(carried, indent=1))
+    elif none_of_these_file(path).exists():  # an earlier export's, of a model that said "none of these": not this one's
+        none_of_these_file(path).unlink()
+
+
 def export_model(
     model:keras.Model,  # raw 0-255 images in, class probabilities out
     path,  # a `.tflite` file, or a folder for a SavedModel
@@ -258,23 +278,14 @@ def export_model(
                 none_of_these_file(target).write_text(json.dumps(carried, indent=1))
         return path
     if from_saved_model is not None:
-        if labels_file(from_saved_model).read_text() != names:
-            raise ValueError(f"{labels_file(from_saved_model)} lists other classes: convert a SavedModel of this model.")
-        if _read_none_file(from_saved_model) != carried:
-            raise ValueError(f"{from_saved_model} was exported with another none_of_these: pass the same one, or export again.")
+        _check_source(from_saved_model, names, carried)
     # the SavedModel made on the way goes to the system's temporary folder, which is cleaned even after a kill
     with tempfile.TemporaryDirectory(prefix="transfer_tutorial_export_") as scratch, staged(path) as target:
         if from_saved_model is None:
             from_saved_model = Path(scratch) / "saved_model"
             _export_saved_model(exported, from_saved_model)
         target.write_bytes(_tflite_from_saved_model(from_saved_model, quantization))
-        with staged(labels_file(path)) as labels:
-            labels.write_text(names)
-        if carried:
-            with staged(none_of_these_file(path)) as beside:
-                beside.write_text(json.dumps(carried, indent=1))
-        elif none_of_these_file(path).exists():  # an earlier export's, of a model that said "none of these": not this one's
-            none_of_these_file(path).unlink()
+        _write_beside_tflite(path, names, carried)
     return path
 
 # %% ../nbs/04_deploy.ipynb #f0df4b37
