@@ -208,10 +208,10 @@ def study_copies(
                     unit_rows(copies - mean).reshape(len(picked), len(STUDY_COPIES), -1), axis=-1)
     unit, pair = unit_rows(features - mean), _same_class_pairs(images.labels, pairs, rng)
     different = np.sum(unit[pair[:, 0]] * unit[pair[:, 1]], axis=1)
-    # halfway between the copies (all but the least alike 1%) and the different photos (all but the closest 1%, where
-    # the folder's own copies would be); where the two overlap, the line above 99% of the different photos
+    # halfway between the copies (all but the least alike 1%) and the different photos (all but the closest 0.1%);
+    # where the two overlap, the line that only 0.1% of pairs of different photos cross: few false alarms
     low = np.quantile(copies, 0.01)
-    high = np.quantile(different, 0.99) if len(different) else low  # no class with two images: the copies alone
+    high = np.quantile(different, 0.999) if len(different) else low  # no class with two images: the copies alone
     return CopyStudy(copies, different, float(min((low + high) / 2 if low > high else high, 1.0)))
 
 # %% ../nbs/05_check.ipynb #c6fcfa0d
@@ -544,7 +544,7 @@ def _report(check: FolderCheck) -> dict:  # check.json
     return {"folder": str(check.files.images.root), "counts": check.counts(), "problems": check.problems,
             "near_duplicates": {"threshold": check.threshold, "measured threshold": study.threshold,
                                 "copies, lowest similarity": dict(zip(STUDY_COPIES, study.copies.min(axis=0).round(4).tolist())),
-                                "different photos, 99% below": float(np.quantile(study.different, 0.99)) if len(study.different) else None},
+                                "different photos, 99.9% below": float(np.quantile(study.different, 0.999)) if len(study.different) else None},
             "leak effect": check.leak, "seconds": {k: round(v, 2) for k, v in check.seconds.items()},
             "findings": _finding_rows(check)}
 
