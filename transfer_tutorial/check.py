@@ -385,10 +385,10 @@ def contact_sheet(
     ncols:int=6,
 ) -> plt.Figure:
     "Thumbnails of `paths`, each with its caption, to look at what a check found."
-    fig, axes = image_grid(max(1, len(paths)), ncols, panel_size=(1.9, 2.2))
+    fig, axes = image_grid(max(1, len(paths)), ncols, panel_size=(1.7, 2.0))
     for ax, path, caption in zip(axes, paths, captions):
         with Image.open(path) as image:
-            image.thumbnail((130, 130))
+            image.thumbnail((120, 120))
             ax.imshow(np.asarray(image.convert("RGB")))
         ax.set_title(caption, fontsize=7)
     fig.suptitle(title, fontsize=11)
@@ -487,9 +487,8 @@ def _short(path:str, width:int=26) -> str:
 def _whole_groups(groups) -> list:  # positions of the first groups that fit on one sheet, group by group
     taken = []
     for group in groups:
-        if len(taken) + len(group) > SHEET_LIMIT:
-            break
-        taken += group
+        if len(taken) + len(group) <= SHEET_LIMIT:  # a group too large to fit leaves room for smaller ones
+            taken += group
     return taken
 
 
@@ -497,12 +496,17 @@ def _sheets(check: FolderCheck) -> dict:
     images, names, sheets = check.files.images, check.files.images.class_names, {}
     split = (lambda i: "") if check.where is None else (lambda i: f"{check.where[i]}: ")
     exact = {i for g in check.exact for i in g}
-    if check.groups:
-        shown = _whole_groups(check.leaks + [g for g in check.groups if g not in check.leaks])
+    best = {i: 1.0 for i in exact}  # each image's similarity to its closest copy
+    for i, j, similarity in check.near:
+        best[i], best[j] = max(best.get(i, -1), similarity), max(best.get(j, -1), similarity)
+    if check.groups:  # the groups across the split first, then the most alike (the likeliest copies) first
+        ordered = sorted(check.groups, key=lambda g: (g not in check.leaks, -max(best[i] for i in g)))
+        shown = _whole_groups(ordered)
         sheets["duplicates"] = contact_sheet(
-            [images.paths[i] for i in shown], [f"{split(i)}{'same pixels' if i in exact else 'near copy'}\n{_short(check.path(i))}"
-                                               for i in shown],
-            f"Duplicates: {len(check.groups)} groups, {len(check.leaks)} across the split (a group after another)")
+            [images.paths[i] for i in shown],
+            [f"{split(i)}{'same pixels' if i in exact else f'similarity {best[i]:.3f}'}"
+             f"\n{_short(check.path(i))}" for i in shown],
+            f"Duplicates: {len(check.groups)} groups, {len(check.leaks)} across the split (those first, then the most alike)")
     if len(check.suspects):
         p, shown = check.probabilities, check.suspects[:SHEET_LIMIT]
         sheets["label_suspects"] = contact_sheet(
