@@ -117,7 +117,7 @@ def large(args) -> dict:
     start = time.perf_counter()
     check = check_folder(args.root, "mobilenet_v2", args.weights, args.image_size, batch_size=64, exclude=(), verbose=1,
                          cache=Path(tempfile.mkdtemp()))
-    return dict(seconds=round(time.perf_counter() - start, 1), image_size=args.image_size, **summary(check))
+    return dict(check_seconds=round(time.perf_counter() - start, 1), image_size=args.image_size, **summary(check))
 
 
 def main():
