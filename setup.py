@@ -20,6 +20,7 @@ min_python = cfg["min_python"]
 
 requirements = cfg.get("requirements", "").split()
 dev_requirements = cfg.get("dev_requirements", "").split()
+demo_requirements = cfg.get("demo_requirements", "").split()
 console_scripts = [line.strip() for line in cfg.get("console_scripts", "").splitlines() if line.strip()]
 
 setuptools.setup(
@@ -43,7 +44,7 @@ setuptools.setup(
     include_package_data=True,
     python_requires=f">={min_python}",
     install_requires=requirements,
-    extras_require={"dev": dev_requirements},
+    extras_require={"dev": dev_requirements, "demo": demo_requirements},
     entry_points={
         "console_scripts": console_scripts,
         # lets nbdev find this library's doc index (_modidx.py) from other projects

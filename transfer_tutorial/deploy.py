@@ -5,31 +5,40 @@
 # %% ../nbs/04_deploy.ipynb #4e449780
 from __future__ import annotations
 
+import base64
 import csv
+import io
+import ipaddress
 import json
 import logging
 import os
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+from PIL import Image, UnidentifiedImageError
 
-from .data import ImageList, check_image, first_line, image_files, make_dataset, quiet_stderr, staged
-from .evaluation import (Answer, ModelFileError, NoneOfThese, check_threshold, check_class_names,
-                                          features_and_probabilities)
+from .data import (MAX_IMAGE_PIXELS, ImageList, as_size, check_image, decode_image, first_line, image_files,
+                                    make_dataset, quiet_stderr, staged)
+from .evaluation import (HEAT_MAP_COLOURS, NONE_OF_THE_CLASSES, Answer, ModelFileError, NoneOfThese,
+                                          check_threshold, check_class_names, features_and_probabilities, grad_cam,
+                                          load_model, load_none_of_these)
 
 # skipped files are reported here: a plain line on stderr by default, a log record for a program that configures logging
 _log = logging.getLogger("transfer_tutorial.deploy")
 
 # %% auto #0
-__all__ = ['CSV_HEADER', 'QUANTIZATIONS', 'find_images', 'Predictions', 'predict_images', 'check_csv_target',
-           'write_predictions_csv', 'labels_file', 'none_of_these_file', 'export_model', 'ExportedModel',
-           'load_exported', 'compare_exports']
+__all__ = ['CSV_HEADER', 'QUANTIZATIONS', 'DEMO_MAX_MB', 'DEMO_PAGE', 'find_images', 'Predictions', 'predict_images',
+           'check_csv_target', 'write_predictions_csv', 'labels_file', 'none_of_these_file', 'export_model',
+           'ExportedModel', 'load_exported', 'compare_exports', 'UploadError', 'read_upload', 'DemoModel', 'Demo',
+           'start_demo', 'serve_demo']
 
 # %% ../nbs/04_deploy.ipynb #9afbd09d
 def find_images(
@@ -407,3 +416,384 @@ def compare_exports(
         rows.append({"model": name, "MiB": size / 2**20, "top-1 agreement": float((top1 == keras_top1).mean()),
                      "test accuracy": float((top1 == images.labels).mean()), "ms per image": 1000 * float(np.median(seconds))})
     return rows
+
+# %% ../nbs/04_deploy.ipynb #4d0f914e
+DEMO_MAX_MB = 20  # the largest upload the page takes: a phone's photo is 2 to 8 MB
+_READABLE = {"JPEG", "PNG", "GIF", "BMP", "WEBP"}  # what the training pipeline decodes, in Pillow's names
+
+
+class UploadError(ValueError):
+    "An upload the demo cannot classify; the message says why and what to do instead."
+
+
+def _open_upload(data: bytes) -> Image.Image:
+    "The upload decoded by Pillow, or an UploadError: empty, too large, not an image, another format, damaged."
+    if not data:
+        raise UploadError("The file is empty (0 bytes): choose a photo.")
+    if len(data) > DEMO_MAX_MB * 2**20:
+        raise UploadError(f"The file is {len(data) / 2**20:.0f} MB; the demo takes images up to {DEMO_MAX_MB} MB: send a smaller copy.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in _READABLE:
+                raise UploadError(f"This is a {image.format} image; the model reads JPEG, PNG, GIF, BMP and WebP: convert it.")
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise UploadError(f"The image is {image.width:,} x {image.height:,} pixels, over the limit of "
+                                  f"{MAX_IMAGE_PIXELS:,}: send a smaller copy.")
+            image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadError(f"The image claims more pixels than can be decoded safely (over {MAX_IMAGE_PIXELS:,}): send a smaller copy.") from None
+    except UnidentifiedImageError:
+        raise UploadError("This file is not an image: choose a JPEG, PNG, GIF, BMP or WebP photo.") from None
+    except (OSError, SyntaxError, ValueError) as e:  # a file cut short, a damaged stream
+        if isinstance(e, UploadError):
+            raise
+        raise UploadError(f"The image is damaged or cut short ({first_line(e, 120)}): send the whole file again, or another photo.") from None
+    return image
+
+# %% ../nbs/04_deploy.ipynb #d47f2f97
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
+def read_upload(
+    data:bytes,  # the uploaded file's content
+    image_size=224,  # the model's input size: an int for a square, or (height, width)
+) -> tuple:  # (image [h, w, 3] float32, 0-255, notes for the person: what was done to the image)
+    "Decode an upload for the model as the training pipeline decodes files, or raise an UploadError that says why not."
+    image = _open_upload(data)
+    notes = []
+    if getattr(image, "n_frames", 1) > 1:
+        notes.append(f"An animation of {image.n_frames} frames: the model sees the first.")
+    if image.mode == "CMYK":  # a print file: TensorFlow's decoder does not read CMYK JPEGs correctly
+        notes.append("A CMYK image (made for print): converted to RGB.")
+        pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
+    elif _has_alpha(image):  # the model was trained on photos without transparency: put it on white, as a viewer does
+        notes.append("An image with transparency: the model sees it on a white background.")
+        image.seek(0)
+        rgba = image.convert("RGBA")
+        pixels = np.asarray(Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB"), dtype=np.float32)
+    else:  # the pipeline's own decoder: the same pixels, so the same answer, as predict_image on the file
+        if data[:8] == b"\x89PNG\r\n\x1a\n" and data[24] == 16:  # the bit depth in the PNG header
+            notes.append("16 bits per channel: read as 8 bits, like the training images.")
+        return decode_image(tf.constant(data), image_size).numpy(), notes
+    return tf.image.resize(pixels, as_size(image_size), antialias=True).numpy(), notes
+
+# %% ../nbs/04_deploy.ipynb #743892e7
+def _grad_cam_png(image, heat_map) -> str:  # base64 PNG: the photo under the heat map, drawn as the evaluation lesson draws it
+    import matplotlib
+    colours = matplotlib.colormaps[HEAT_MAP_COLOURS](heat_map)[..., :3] * 255
+    opacity = (0.15 + 0.6 * heat_map)[..., None]  # more opaque where the evidence is
+    blended = (image * (1 - opacity) + colours * opacity).round().clip(0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(blended).save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class DemoModel:
+    "What the demo page asks: a saved `.keras` model (answers and Grad-CAM) or an export (`.tflite`, SavedModel: answers)."
+
+    def __init__(self, path, k:int=5):
+        self.path, self.k = Path(path), k
+        self._lock = threading.Lock()  # one image at a time through the model: TensorFlow Lite's interpreter is not thread-safe
+        if self.path.suffix == ".keras":
+            self.keras, self.class_names = load_model(self.path)
+            self.none_of_these = load_none_of_these(self.path)
+            self.input_size = tuple(self.keras.input_shape[1:3])
+            self.threshold = None if self.none_of_these is None else self.none_of_these.threshold
+        elif self.path.suffix == ".tflite" or self.path.is_dir():
+            self.keras, self.exported = None, load_exported(self.path)
+            self.class_names, self.input_size, self.threshold = self.exported.class_names, self.exported.input_size, self.exported.threshold
+        else:
+            raise ModelFileError(f"{self.path}: the demo takes a .keras model (save_model, transfer-tutorial run) or an export "
+                                 "(a .tflite file or a SavedModel folder: export_model, transfer-tutorial export).")
+
+    def _probabilities(self, image) -> tuple:  # (probabilities [classes], similarity or None, Grad-CAM PNG or None)
+        if self.keras is None:
+            probabilities, similarity = self.exported.answer(image[None])
+            return probabilities[0], None if similarity is None else float(similarity[0]), None
+        probabilities, features = features_and_probabilities(self.keras)(image[None], training=False)
+        similarity = None if self.none_of_these is None else float(self.none_of_these.scores(features.numpy())[0])
+        heat_map, _, _ = grad_cam(self.keras, image)
+        return np.asarray(probabilities[0], dtype=np.float64), similarity, _grad_cam_png(image, heat_map)
+
+    def answer(self, data:bytes) -> dict:
+        "What the page shows for one uploaded file; an UploadError when it is not an image the model can read."
+        start = time.perf_counter()
+        image, notes = read_upload(data, self.input_size)
+        with self._lock:
+            probabilities, similarity, picture = self._probabilities(image)
+        top = np.argsort(-probabilities, kind="stable")[:self.k]
+        known = similarity is None or similarity >= self.threshold
+        best = self.class_names[top[0]]
+        return {"name": best if known else NONE_OF_THE_CLASSES, "top_class": best, "known": known,
+                "top": [[self.class_names[i], float(probabilities[i])] for i in top],
+                "similarity": similarity, "threshold": self.threshold, "grad_cam": picture, "notes": notes,
+                "seconds": time.perf_counter() - start}
+
+    def info(self) -> dict:
+        return {"model": self.path.name, "classes": len(self.class_names), "grad_cam": self.keras is not None,
+                "threshold": self.threshold, "max_mb": DEMO_MAX_MB}
+
+# %% ../nbs/04_deploy.ipynb #d11ebf25
+DEMO_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>What does the model see?</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 780px; margin: 1.5em auto; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; margin-bottom: .2em; }
+#model { color: #555; margin-top: 0; }
+#drop { border: 2px dashed #888; border-radius: 8px; padding: 1.6em; text-align: center; }
+#drop.over { background: #e8f0fe; border-color: #1a73e8; }
+label.pick { color: #1a73e8; text-decoration: underline; cursor: pointer; }
+button { font: inherit; margin-left: .5em; }
+#error { color: #b00020; font-weight: 600; }
+#verdict { font-size: 1.5em; font-weight: 600; margin: .6em 0 .1em; }
+#why { margin-top: 0; color: #444; }
+.bar { display: flex; align-items: center; gap: .6em; margin: .25em 0; }
+.bar .name { width: 13em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.bar .track { flex: 1; background: #eee; height: 1.1em; border-radius: 3px; }
+.bar .fill { background: #1a73e8; height: 100%; border-radius: 3px; }
+.bar .p { width: 4em; text-align: right; font-variant-numeric: tabular-nums; }
+.pictures { display: flex; gap: 1em; flex-wrap: wrap; margin-top: 1em; }
+figure { margin: 0; }
+figure img { width: 300px; height: 300px; object-fit: contain; background: #f4f4f4; }
+figcaption { color: #555; font-size: .9em; max-width: 300px; }
+</style></head><body>
+<h1>What does the model see?</h1>
+<p id="model">Loading the model's description...</p>
+<div id="drop">Drop a photo here, or <label class="pick">choose a file<input id="file" type="file"
+ accept="image/jpeg,image/png,image/gif,image/bmp,image/webp" hidden></label>
+<button id="camera-button" type="button" hidden>Take a photo</button>
+<div id="camera" hidden><video id="video" autoplay playsinline width="320"></video><br>
+<button id="snap" type="button">Classify this frame</button></div></div>
+<p id="status" aria-live="polite"></p>
+<p id="error" role="alert"></p>
+<div id="result" hidden>
+<p id="verdict"></p><p id="why"></p>
+<div id="bars"></div>
+<div class="pictures">
+<figure><img id="photo" alt="the uploaded photo"><figcaption>Your photo</figcaption></figure>
+<figure id="cam-figure"><img id="grad-cam" alt="Grad-CAM heat map"><figcaption id="cam-caption"></figcaption></figure>
+</div>
+<ul id="notes"></ul>
+</div>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+let info = {max_mb: 20};
+fetch("info").then((r) => r.json()).then((i) => {
+  info = i;
+  $("model").textContent = `${i.model}: ${i.classes} classes` + (i.threshold === null ? "." :
+    `; "none of the classes" below a similarity of ${i.threshold.toFixed(3)} to every class.`);
+});
+const percent = (p) => (100 * p).toFixed(1) + "%";
+function show(a, blob, ms) {
+  $("verdict").textContent = a.name;
+  $("verdict").dataset.topClass = a.top_class;
+  $("why").textContent = a.known
+    ? (a.similarity === null ? "The top classes, with calibrated probabilities:" :
+       `It looks like the classes the model knows (similarity ${a.similarity.toFixed(3)}, threshold ${a.threshold.toFixed(3)}). The top classes, with calibrated probabilities:`)
+    : `Its features are far from every class the model knows (similarity ${a.similarity.toFixed(3)}, below ${a.threshold.toFixed(3)}). Its best guesses would be:`;
+  $("bars").replaceChildren(...a.top.map(([name, p]) => {
+    const row = document.createElement("div"); row.className = "bar";
+    const label = document.createElement("span"); label.className = "name"; label.textContent = name; label.title = name;
+    const track = document.createElement("span"); track.className = "track";
+    const fill = document.createElement("span"); fill.className = "fill"; fill.style.display = "block";
+    fill.style.width = percent(p); track.append(fill);
+    const value = document.createElement("span"); value.className = "p"; value.textContent = percent(p);
+    row.append(label, track, value); return row;
+  }));
+  $("photo").src = URL.createObjectURL(blob);
+  $("cam-figure").hidden = !a.grad_cam;
+  if (a.grad_cam) {
+    $("grad-cam").src = "data:image/png;base64," + a.grad_cam;
+    $("cam-caption").textContent = `Grad-CAM: where the model found evidence for ${a.top_class} (brighter, more).`;
+  }
+  $("notes").replaceChildren(...a.notes.map((n) => { const li = document.createElement("li"); li.textContent = n; return li; }));
+  $("status").textContent = `Answered in ${Math.round(ms)} ms.`;
+  $("result").hidden = false;
+}
+async function send(blob) {
+  $("error").textContent = ""; $("result").hidden = true;
+  if (!blob) return;
+  if (blob.size > info.max_mb * 1048576) {
+    $("status").textContent = "";
+    $("error").textContent = `The file is ${(blob.size / 1048576).toFixed(0)} MB; the demo takes images up to ${info.max_mb} MB: send a smaller copy.`;
+    return;
+  }
+  $("status").textContent = "Looking...";
+  const start = performance.now();
+  let reply;
+  try {
+    const response = await fetch("answer", {method: "POST", body: blob, headers: {"Content-Type": "application/octet-stream"}});
+    reply = await response.json();
+  } catch (e) {
+    reply = {error: "No answer from the demo server: is it still running?"};
+  }
+  if (reply.error) { $("status").textContent = ""; $("error").textContent = reply.error; return; }
+  show(reply, blob, performance.now() - start);
+}
+$("file").addEventListener("change", (e) => { send(e.target.files[0]); e.target.value = ""; });
+const drop = $("drop");
+drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); send(e.dataTransfer.files[0]); });
+if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {  // a secure page only: 127.0.0.1 is one
+  $("camera-button").hidden = false;
+  $("camera-button").addEventListener("click", async () => {
+    try {
+      $("video").srcObject = await navigator.mediaDevices.getUserMedia({video: true});
+      $("camera").hidden = false;
+    } catch (e) { $("error").textContent = `The camera is not available here (${e.name}): choose a file instead.`; }
+  });
+  $("snap").addEventListener("click", () => {
+    const video = $("video"), canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    canvas.toBlob(send, "image/jpeg", 0.92);
+  });
+}
+</script></body></html>
+"""
+
+# %% ../nbs/04_deploy.ipynb #b387c837
+_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+            # the page's own script and styles, pictures of the answer, the camera; nothing from elsewhere
+            "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                                       "img-src 'self' data: blob:; media-src 'self' blob: mediastream:"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    "Three addresses and nothing else: the page, what the model is, and the answer to an uploaded image."
+    server_version = "transfer-tutorial-demo"
+
+    def log_message(self, format, *args):  # a quiet server: the page shows what happened
+        pass
+
+    def _send(self, status:int, body:bytes, content_type:str):
+        self.send_response(status)
+        for name, value in {**_HEADERS, "Content-Type": content_type, "Content-Length": str(len(body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status:int, reply:dict):
+        self._send(status, json.dumps(reply).encode(), "application/json")
+
+    def do_GET(self):
+        address = self.path.split("?")[0]
+        if address == "/":
+            self._send(200, DEMO_PAGE.encode(), "text/html; charset=utf-8")
+        elif address == "/info":
+            self._json(200, self.server.model.info())
+        else:  # no file of this machine is ever served: the page is all there is
+            self._json(404, {"error": "Nothing here: the demo page is at /."})
+
+    def _upload(self) -> bytes | None:  # the body, or None once a refusal is sent
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit():
+            self._json(411, {"error": "Send the image as the request's body, with its Content-Length."})
+            return None
+        length = int(length)
+        if length > DEMO_MAX_MB * 2**20:
+            self._drain(length)
+            self._json(413, {"error": f"The file is {length / 2**20:.0f} MB; the demo takes images up to {DEMO_MAX_MB} MB: "
+                                      "send a smaller copy."})
+            return None
+        return self.rfile.read(length)
+
+    def _drain(self, length:int):
+        "Read and drop a refused upload, so that the browser reads the refusal; past 4 times the limit, hang up."
+        self.close_connection = True
+        left = length if length <= 4 * DEMO_MAX_MB * 2**20 else 0
+        while left > 0:
+            chunk = self.rfile.read(min(left, 2**20))
+            if not chunk:
+                break
+            left -= len(chunk)
+
+    def do_POST(self):
+        if self.path.split("?")[0] != "/answer":
+            return self._json(404, {"error": "Nothing here: images go to /answer."})
+        data = self._upload()
+        if data is None:
+            return
+        try:
+            self._json(200, self.server.model.answer(data))
+        except UploadError as e:
+            self._json(400, {"error": str(e)})
+        except Exception as e:  # whatever one image does to the model, the server goes on answering the next
+            self._json(500, {"error": f"The model could not answer ({type(e).__name__}: {first_line(e, 200)}). "
+                                      "Try another image; the demo keeps running."})
+
+# %% ../nbs/04_deploy.ipynb #5ea3f4c7
+def _is_loopback(host:str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+class Demo:
+    "A running demo page: `url`, and `stop()` (or use it in a `with` block)."
+
+    def __init__(self, model:DemoModel, host:str, port:int):
+        self.model = model
+        self.server = ThreadingHTTPServer((host, port), _Handler)
+        self.server.daemon_threads = True  # a request still being answered does not keep Python from exiting
+        self.server.model = model
+        self.host, self.port = host, self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, name="transfer-tutorial demo", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    def stop(self):
+        "Stop answering and free the port."
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+# %% ../nbs/04_deploy.ipynb #158167f8
+def start_demo(
+    model,  # a `.keras` file saved by `save_model`, a `.tflite` file or SavedModel folder from `export_model`, or a `DemoModel`
+    host:str="127.0.0.1",  # loopback: only this machine can open the page
+    port:int=0,  # 0: a free port
+    k:int=5,  # how many classes the page shows
+) -> Demo:
+    "Serve the demo page in the background and return at once; `demo.url` is its address, `demo.stop()` ends it."
+    if not _is_loopback(host):
+        warnings.warn(f"The demo listens on {host}, beyond this machine: anyone who can reach it on the network can use "
+                      "the page and the model. Use the default host (127.0.0.1) unless you mean that.", stacklevel=2)
+    return Demo(model if isinstance(model, DemoModel) else DemoModel(model, k), host, port)
+
+
+def serve_demo(
+    model,  # as for `start_demo`
+    host:str="127.0.0.1",
+    port:int=0,
+    k:int=5,
+):
+    "Serve the demo page until Ctrl-C: what `transfer-tutorial demo` runs."
+    demo = start_demo(model, host, port, k)
+    print(f"The demo page is at {demo.url} (Ctrl-C stops it).", flush=True)
+    try:
+        while demo._thread.is_alive():
+            demo._thread.join(0.5)  # short waits: Ctrl-C reaches the main thread between them
+    except KeyboardInterrupt:
+        print("\nStopped: the page is no longer served.", flush=True)
+    finally:
+        demo.stop()
