@@ -10,6 +10,8 @@ bench/quantization_runs.jsonl.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import platform
@@ -41,18 +43,48 @@ def representative(splits, size, count):
 
 VARIANTS = {
     # name: converter settings
+    "float32": dict(course=None),  # the references: the course's float32 and float16 files
+    "float16": dict(course="float16"),
     "dynamic": dict(course=True),  # the course's own int8 (export_model): int8 weights, activations quantized on the fly
     "dynamic_old_quantizer": dict(new_dynamic=False),  # the same, with TensorFlow's earlier quantizer
     "full_int8": dict(calibrate=True),  # int8 weights and activations, float input and output
     "int16x8": dict(calibrate=True, ops16x8=True),  # int8 weights, int16 activations
+    # full int8, but the layers whose quantization error is large against their own step (RMSE / scale above
+    # the cut, measured by TFLite's QuantizationDebugger on the calibration images) left in float: the
+    # TensorFlow tutorial "Inspecting quantization errors with quantization debugger"
+    "full_int8_selective": dict(calibrate=True, selective=0.7),
+    "full_int8_selective_0.5": dict(calibrate=True, selective=0.5),
     # full int8 with the depthwise convolutions left in float (TFLite's QuantizationDebugger's selective quantization)
     "full_int8_float_depthwise": dict(calibrate=True, denylisted_ops=["DEPTHWISE_CONV_2D"]),
 }
 
 
+def suspects(converter, images, cut):
+    "The tensors whose int8 error is large against their quantization step, on the calibration images."
+    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=images)
+    debugger.run()
+    table = io.StringIO()
+    debugger.layer_statistics_dump(table)
+    table.seek(0)
+    rows = list(csv.DictReader(table))
+    chosen = [r["tensor_name"] for r in rows if float(r["scale"]) > 0
+              and np.sqrt(float(r["mean_squared_error"])) / float(r["scale"]) > cut]
+    print(f"{len(chosen)} of {len(rows)} quantized tensors left in float (RMSE / scale > {cut}): {chosen}", flush=True)
+    return chosen
+
+
 def convert(saved_model, settings, images):
-    if settings.get("course"):
-        return _tflite_from_saved_model(saved_model, "int8")
+    if "course" in settings:
+        return _tflite_from_saved_model(saved_model, "int8-dynamic" if settings["course"] is True else settings["course"])
+    if settings.get("selective"):
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = images
+        chosen = suspects(converter, images, settings["selective"])
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=images,
+            debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=chosen))
+        return debugger.get_nondebug_quantized_model()
     if settings.get("denylisted_ops"):
         converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -92,6 +124,23 @@ def top1(path, images, batch_size=32):
     return np.concatenate(answers), seconds / len(images)
 
 
+def batch1_ms(path, images, count=300):
+    "Median time of one image through the interpreter (batch of one), over the first `count` images."
+    interpreter = _tflite_interpreter(str(path))
+    inp = interpreter.get_input_details()[0]
+    seconds = []
+    for batch, _ in make_dataset(images.subset(np.arange(min(count, len(images)))), tuple(inp["shape"][1:3]), 1):
+        batch = batch.numpy().astype(np.float32)
+        if tuple(interpreter.get_input_details()[0]["shape"]) != batch.shape:
+            interpreter.resize_tensor_input(inp["index"], batch.shape)
+            interpreter.allocate_tensors()
+        start = time.perf_counter()
+        interpreter.set_tensor(inp["index"], batch)
+        interpreter.invoke()
+        seconds.append(time.perf_counter() - start)
+    return float(np.median(seconds))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True)
@@ -127,6 +176,7 @@ def main():
             row[f"{split}_accuracy"] = float((answers == splits[split].labels).mean())
             row[f"{split}_keras_accuracy"] = float((keras_top1[split] == splits[split].labels).mean())
         row["ms_per_image_batch32"] = round(1000 * per_image, 2)  # timed on the test split
+        row["ms_per_image_batch1"] = round(1000 * batch1_ms(path, splits["test"]), 2)
         print(json.dumps(row), flush=True)
         with open(HERE / "quantization_runs.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")

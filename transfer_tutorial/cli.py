@@ -161,12 +161,17 @@ def _export_parser(commands):
         "export", help="write a saved model as TensorFlow Lite or SavedModel", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Export a model saved by `run` for phones (TensorFlow Lite) or servers (SavedModel), with its class names beside it.",
         epilog="examples:\n  transfer-tutorial export --model my_run/finetune.keras --out classifier.tflite\n"
+               "  transfer-tutorial export --model my_run/finetune.keras --quantize int8 --calibration photos/ --out small.tflite\n"
                "  transfer-tutorial export --model my_run/finetune.keras --format saved_model --out classifier/")
     export.add_argument("--model", required=True, metavar="PATH", help="a .keras file written by `run`")
     export.add_argument("--format", choices=("tflite", "saved_model"), default="tflite", help="(default: %(default)s)")
-    export.add_argument("--quantize", choices=("none", "float16", "int8"), default="none",
-                        help="TensorFlow Lite weights: float32 (none; exact), float16 (half the size), or int8 dynamic range "
-                             "(a quarter of the size, about 2%% of answers change; slower on a CPU than float32) (default: %(default)s)")
+    export.add_argument("--quantize", choices=("none", "float16", "int8", "int8-dynamic"), default="none",
+                        help="TensorFlow Lite numbers: none (float32, exact), float16 (half the size, as fast), int8 (weights "
+                             "and activations: under a third of the size, the fastest on a CPU, 1 to 2%% of answers change; "
+                             "needs --calibration), or int8-dynamic (int8 weights only: a quarter of the size, no calibration, "
+                             "1 to 2%% of answers change, slower than float32 on a CPU) (default: %(default)s)")
+    export.add_argument("--calibration", metavar="DIR", help="with --quantize int8: training images (the training folder "
+                        "will do); 300 of them, drawn the same way every time, set the int8 ranges of the activations")
     export.add_argument("--out", required=True, metavar="PATH", help="a .tflite file, or a folder for the SavedModel; the "
                         "class names go beside it, and the model's 'none of the classes' threshold with them")
     export.add_argument("--force", action="store_true", help="replace an earlier export at --out")
@@ -343,14 +348,20 @@ def _run_command(args, strategy) -> int:
 
 
 def _export_command(args, strategy) -> int:
-    from transfer_tutorial.deploy import export_model, labels_file, none_of_these_file
+    from transfer_tutorial.deploy import export_model, find_images, labels_file, none_of_these_file
     from transfer_tutorial.evaluation import load_model, load_none_of_these
+    quantization = None if args.quantize == "none" else args.quantize
+    if (quantization == "int8") != bool(args.calibration):
+        raise ValueError("--quantize int8 needs --calibration DIR (training images), and --calibration goes with --quantize int8 only.")
+    calibration = find_images(args.calibration) if args.calibration else None
+    if calibration == []:
+        raise ValueError(f"--calibration {args.calibration}: no JPEG, PNG, GIF, BMP or WebP images in it.")
     model, class_names = load_model(args.model)
     none_of_these = load_none_of_these(args.model)
-    quantization = None if args.quantize == "none" else args.quantize
     what = "a SavedModel" if args.format == "saved_model" else f"TensorFlow Lite ({quantization or 'float32'})"
     print(f"Exporting {args.model} as {what}...", file=sys.stderr)
-    path = export_model(model, args.out, class_names, args.format, quantization, overwrite=args.force, none_of_these=none_of_these)
+    path = export_model(model, args.out, class_names, args.format, quantization, overwrite=args.force, none_of_these=none_of_these,
+                        calibration=calibration)
     beside = [labels_file(path).name] + ([none_of_these_file(path).name] if none_of_these is not None else [])
     print(f"Written: {path} and {' and '.join(beside)}", file=sys.stderr)
     return 0

@@ -35,10 +35,10 @@ from .evaluation import (HEAT_MAP_COLOURS, NONE_OF_THE_CLASSES, Answer, ModelFil
 _log = logging.getLogger("transfer_tutorial.deploy")
 
 # %% auto #0
-__all__ = ['CSV_HEADER', 'QUANTIZATIONS', 'DEMO_MAX_MB', 'DEMO_PAGE', 'find_images', 'Predictions', 'predict_images',
-           'check_csv_target', 'write_predictions_csv', 'labels_file', 'none_of_these_file', 'export_model',
-           'ExportedModel', 'load_exported', 'compare_exports', 'UploadError', 'read_upload', 'DemoModel', 'Demo',
-           'start_demo', 'serve_demo']
+__all__ = ['CSV_HEADER', 'QUANTIZATIONS', 'CALIBRATION_IMAGES', 'FLOAT_CUT', 'DEMO_MAX_MB', 'DEMO_PAGE', 'find_images',
+           'Predictions', 'predict_images', 'check_csv_target', 'write_predictions_csv', 'labels_file',
+           'none_of_these_file', 'export_model', 'ExportedModel', 'load_exported', 'compare_exports', 'UploadError',
+           'read_upload', 'DemoModel', 'Demo', 'start_demo', 'serve_demo']
 
 # %% ../nbs/04_deploy.ipynb #9afbd09d
 def find_images(
@@ -149,25 +149,69 @@ def write_predictions_csv(
     return path
 
 # %% ../nbs/04_deploy.ipynb #19234654
-QUANTIZATIONS = (None, "float16", "int8")
+QUANTIZATIONS = (None, "float16", "int8", "int8-dynamic")
+CALIBRATION_IMAGES = 300  # full-integer int8: how many of the calibration images set the activations' ranges
+FLOAT_CUT = 0.7  # full-integer int8: a tensor whose int8 error exceeds this share of its quantization step stays float
 
 
-def _check_quantization(quantization):
+def _check_quantization(quantization, calibration):
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"Unknown quantization {quantization!r}; choose one of {list(QUANTIZATIONS)}.")
+    if quantization == "int8" and calibration is None:
+        raise ValueError("quantization='int8' needs calibration images: pass calibration=... (a few hundred training images, "
+                         "an ImageList or image paths; --calibration DIR on the command line), or use 'int8-dynamic'.")
+    if quantization != "int8" and calibration is not None:
+        raise ValueError(f"calibration images are for quantization='int8' only, not {quantization!r}.")
 
 
-def _tflite_from_saved_model(saved_model, quantization) -> bytes:
+def _calibration_batches(images, image_size):
+    "The converter's representative dataset: up to CALIBRATION_IMAGES of `images`, the same ones every time, one per batch."
+    paths = [str(p) for p in getattr(images, "paths", images)]
+    chosen = [paths[i] for i in sorted(np.random.default_rng(0).choice(len(paths), min(CALIBRATION_IMAGES, len(paths)), replace=False))]
+    chosen = [p for p in chosen if check_image(p) is None]  # an unreadable file is left out, as in training
+    if not chosen:
+        raise ValueError(f"No readable image among the {len(paths)} calibration files: give training images (JPEG, PNG, GIF, BMP, WebP).")
+    chosen = ImageList(chosen, np.zeros(len(chosen), np.int32), ["calibration"])
+    def batches():
+        for batch, _ in make_dataset(chosen, image_size, 1):
+            yield [batch]
+    return batches
+
+
+def _full_int8(saved_model, calibration) -> bytes:
+    # int8 weights and activations, float32 in and out (the app's interface does not change). TFLite's
+    # QuantizationDebugger measures each tensor's int8 error on the calibration images; the few whose error is
+    # large against their own quantization step stay float (selective quantization, as in TensorFlow's guide)
+    def converter():
+        c = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+        c.optimizations, c.representative_dataset = [tf.lite.Optimize.DEFAULT], calibration
+        return c
+    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter(), debug_dataset=calibration)
+    debugger.run()
+    table = io.StringIO()
+    debugger.layer_statistics_dump(table)
+    rows = list(csv.DictReader(io.StringIO(table.getvalue())))
+    imprecise = [r["tensor_name"] for r in rows if float(r["scale"]) > 0
+                 and float(r["mean_squared_error"]) ** 0.5 > FLOAT_CUT * float(r["scale"])]
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=imprecise)
+    return tf.lite.experimental.QuantizationDebugger(converter=converter(), debug_dataset=calibration,
+                                                      debug_options=options).get_nondebug_quantized_model()
+
+
+def _tflite_from_saved_model(saved_model, quantization, calibration=None) -> bytes:
     # Keras' own route to TensorFlow Lite (model.export(format="litert")) goes through a SavedModel too; converting
-    # one SavedModel lets the three variants share it. Built-in ops only: the file runs on any TFLite runtime.
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if quantization is not None:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if quantization == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    # with Optimize.DEFAULT and no representative images, "int8" is dynamic range: int8 weights, float activations
-    with quiet_stderr():  # the converter's C++ notes ("Ignored output_format", ...) would reach a user's terminal
+    # one SavedModel lets the variants share it. Built-in ops only: the file runs on any TFLite runtime.
+    with quiet_stderr(), warnings.catch_warnings():  # the converter's C++ notes ("Ignored output_format", ...) and
+        warnings.simplefilter("ignore")  # the debugger's note on its interpreter would reach a user's terminal
+        if quantization == "int8":
+            return _full_int8(saved_model, calibration)
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantization is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantization == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        # with Optimize.DEFAULT and no representative images, the quantization is dynamic range: int8 weights, float activations
         return converter.convert()
 
 
@@ -213,17 +257,17 @@ def _read_none_file(path) -> dict | None:
         raise ModelFileError(f"{file} is damaged ({first_line(e, 200)}); export the model again with export_model().") from None
 
 # %% ../nbs/04_deploy.ipynb #84084cb1
-def _check_export_target(path: Path, format, quantization, overwrite):
+def _check_export_target(path: Path, format, quantization, calibration, overwrite):
     if format == "tflite":
         if path.suffix != ".tflite":
             raise ValueError(f"{path}: a TensorFlow Lite model needs a file name ending in .tflite.")
-        _check_quantization(quantization)
+        _check_quantization(quantization, calibration)
         for beside in (labels_file(path), none_of_these_file(path)):
             if beside.exists() and not path.exists():  # not a file of an earlier export: someone's file
                 raise ValueError(f"{beside} exists, but {path.name} does not: it is not an earlier export's file. "
                                  "Move it, or choose another name.")
     elif format == "saved_model":
-        if quantization is not None:
+        if quantization is not None or calibration is not None:
             raise ValueError("quantization applies to format='tflite' only; a SavedModel keeps the model's float32 weights.")
         if path.exists() and not (path / "saved_model.pb").is_file():
             # replacing it would delete a folder this function did not write, perhaps the user's run or photos
@@ -238,7 +282,7 @@ def _with_similarity(model, none_of_these) -> keras.Model:
     # one output, as apps expect: the probabilities, then the similarity to the nearest class mean in one more column
     images = keras.Input(model.input_shape[1:], name="images")
     probabilities, features = features_and_probabilities(model)(images)
-    unit = features / keras.ops.maximum(keras.ops.norm(features, axis=-1, keepdims=True), 1e-12)
+    unit = keras.ops.normalize(features, axis=-1)  # x * rsqrt(sum x²): no division, which int8 could see as by zero
     means = keras.ops.convert_to_tensor(none_of_these.class_means.T.astype("float32"))
     similarity = keras.ops.max(keras.ops.matmul(unit, means), axis=-1, keepdims=True)
     return keras.Model(images, keras.ops.concatenate([probabilities, similarity], axis=-1), name=f"{model.name}_with_similarity")
@@ -266,15 +310,16 @@ def export_model(
     path,  # a `.tflite` file, or a folder for a SavedModel
     class_names:list,  # the model's classes, in label order
     format:str="tflite",  # "tflite" or "saved_model"
-    quantization:str|None=None,  # TFLite only: None (float32), "float16" or "int8" (dynamic range)
+    quantization:str|None=None,  # TFLite only: None (float32), "float16", "int8" (full integer) or "int8-dynamic"
     from_saved_model=None,  # TFLite only: convert this SavedModel, exported from `model` by `export_model`, instead of exporting again
     overwrite:bool=False,  # replace an earlier export at `path`
     none_of_these:NoneOfThese|None=None,  # the export's output gets one more column, the similarity; the threshold goes beside it
+    calibration:ImageList|list|None=None,  # "int8" only: training images (a few hundred are used) that set the activations' ranges
 ) -> Path:
     "Export `model` for inference outside Keras, with its class names beside it; nothing appears under `path` until it is complete."
     check_class_names(model, class_names)
     path = Path(path).expanduser().resolve()  # ".", ".." and links become the real folder they name
-    _check_export_target(path, format, quantization, overwrite)
+    _check_export_target(path, format, quantization, calibration, overwrite)
     names = "\n".join(class_names) + "\n"
     carried = None if none_of_these is None else {"threshold": none_of_these.threshold, "keep": none_of_these.keep,
                                                   "output": f"column {len(class_names)} (from 0) of the output is the similarity"}
@@ -293,7 +338,9 @@ def export_model(
         if from_saved_model is None:
             from_saved_model = Path(scratch) / "saved_model"
             _export_saved_model(exported, from_saved_model)
-        target.write_bytes(_tflite_from_saved_model(from_saved_model, quantization))
+        if calibration is not None:
+            calibration = _calibration_batches(calibration, model.input_shape[1:3])
+        target.write_bytes(_tflite_from_saved_model(from_saved_model, quantization, calibration))
         _write_beside_tflite(path, names, carried)
     return path
 
