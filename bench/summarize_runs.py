@@ -87,23 +87,39 @@ def quantization_tables(runs):
     out = ["## TensorFlow Lite int8 conversions (bench/quantization_search.py)", "",
            "The course's MobileNetV2 + new softmax (`transfer-tutorial run --strategy features`, seed 0) converted in several "
            "int8 ways; top-1 agreement with the Keras model and accuracy on the validation split (the choice) and the test "
-           "split (reference); time per image in batches of 32 with the TFLite interpreter on every core (on 2026-12-01 other "
-           "benchmarks shared the CPU at times: the times are rough).", "",
-           "| date | variant | images per split | MB | of float32 | val agreement | val accuracy | test agreement | test accuracy | ms per image |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "split (reference); time per image with the TFLite interpreter on every core, in batches of 32 and (from 2026-12-06, "
+           "the median over 300 test images) one image at a time (on 2026-12-01 other benchmarks shared the CPU at times: those "
+           "times are rough). `full_int8_selective` keeps in float the tensors whose int8 RMSE is over 0.7 (or 0.5) of their "
+           "quantization step, measured by TFLite's QuantizationDebugger on the calibration images.", "",
+           "| date | variant | calibration images | MB | of float32 | val agreement | val accuracy | test agreement | test accuracy | ms per image (32) | ms per image (1) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
-        out.append(f"| {r['date']} | {r['variant']} | {r.get('images_per_split', 934)} | {r['MB']:.2f} | {r['share_of_float32']:.0%} | "
+        one = f"{r['ms_per_image_batch1']:.2f}" if "ms_per_image_batch1" in r else "-"
+        out.append(f"| {r['date']} | {r['variant']} | {r.get('calibration_images', 0)} | {r['MB']:.2f} | {r['share_of_float32']:.0%} | "
                    f"{r['val_agreement']:.1%} | {r['val_accuracy']:.1%} | {r['test_agreement']:.1%} | {r['test_accuracy']:.1%} | "
-                   f"{r['ms_per_image_batch32']:.1f} |")
+                   f"{r['ms_per_image_batch32']:.1f} | {one} |")
+    return out
+
+
+def epoch_tables(runs):
+    out = ["## One epoch of the baseline CNN: input pipeline against network (bench/epoch_profile.py)", "",
+           "The training split of Caltech-101 (4,341 images, 224 px, batches of 32), one epoch per line, in one run; "
+           "`pipeline share` is (both - network alone) / both.", "",
+           "| date | machine | what | seconds |", "|---|---|---|---|"]
+    for r in runs:
+        for what, seconds in r["seconds"].items():
+            out.append(f"| {r['date']} | {r['machine']} | {what} | {seconds:.1f} |")
+        out.append(f"| {r['date']} | {r['machine']} | pipeline share of an epoch; peak memory | {r['pipeline_share_of_epoch']:.0%}; {r['peak_rss_mb']:,} MB |")
     return out
 
 
 def main():
-    names = ("finetune_runs.jsonl", "extraction_speed.jsonl", "head_runs.jsonl", "quantization_runs.jsonl")
+    names = ("finetune_runs.jsonl", "extraction_speed.jsonl", "head_runs.jsonl", "quantization_runs.jsonl", "epoch_profile.jsonl")
     machine = {r.get("machine") for name in names for r in rows(name)}
     text = ["# Every recorded run", "", f"Machines: {', '.join(sorted(m for m in machine if m))}; TensorFlow 2.21, Keras 3.15.", "",
             *finetune_tables(rows("finetune_runs.jsonl")), "", *head_tables(rows("head_runs.jsonl")), "",
-            *quantization_tables(rows("quantization_runs.jsonl")), "", *speed_tables(rows("extraction_speed.jsonl")), ""]
+            *quantization_tables(rows("quantization_runs.jsonl")), "", *speed_tables(rows("extraction_speed.jsonl")), "",
+            *epoch_tables(rows("epoch_profile.jsonl")), ""]
     (HERE / "RUNS.md").write_text("\n".join(text))
     print("\n".join(text))
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import sys
@@ -50,8 +51,8 @@ with quiet_stderr():  # TensorFlow's C++ start-up notes (CUDA, oneDNN, CPU featu
 # %% auto #0
 __all__ = ['CALTECH101_URL', 'CALTECH101_SHA256', 'CALTECH101_EXCLUDE', 'DATA_ENV', 'SAMPLE_SHAPES', 'IMAGE_EXTENSIONS',
            'MAX_IMAGE_PIXELS', 'SPLITS', 'PROFILES', 'quiet_stderr', 'DatasetError', 'DownloadError', 'keras_home',
-           'staged', 'first_line', 'download_caltech101', 'make_sample_dataset', 'find_classes', 'image_files',
-           'ImageList', 'check_image', 'verify_images', 'scan_image_folder', 'split_by_class', 'as_size',
+           'staged', 'first_line', 'download_caltech101', 'make_sample_dataset', 'is_remote', 'find_classes',
+           'image_files', 'ImageList', 'check_image', 'verify_images', 'scan_image_folder', 'split_by_class', 'as_size',
            'decode_image', 'load_image', 'make_dataset', 'image_grid', 'show_images', 'plot_class_counts',
            'CourseConfig', 'parse_weights', 'course_config', 'course_folder', 'course_images', 'course_splits',
            'course_datasets']
@@ -252,6 +253,13 @@ def make_sample_dataset(
                 image.save(staging / name / f"image_{i + 1:04d}{suffix}")
     return root
 
+# %% ../nbs/00_data.ipynb #54c1dca8
+def is_remote(
+    path,  # a path, or a URL such as gs://bucket/photos
+) -> bool:
+    "Whether `path` is on one of TensorFlow's file systems other than this disk (gs://, s3://, hdfs://, ram://): the course reads those through `tf.io.gfile`."
+    return "://" in str(path)
+
 # %% ../nbs/00_data.ipynb #3f186038
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp")  # what tf.io.decode_image reads
 
@@ -265,14 +273,18 @@ def find_classes(
     exclude=CALTECH101_EXCLUDE,  # folder names to leave out
 ) -> list[str]:  # class names, sorted; label `i` means `classes[i]`
     "Sorted names of the class folders in `root`, without `exclude` and hidden folders."
-    root = Path(root)
-    if not root.is_dir():
+    root = str(root).rstrip("/") if is_remote(root) else Path(root)
+    if not (tf.io.gfile.isdir(root) if is_remote(root) else root.is_dir()):
         raise DatasetError(
             f"{root} is not a folder. Point the course at the folder that holds one sub-folder per class "
             f"(such as 101_ObjectCategories): --data DIR on the command line, data_dir=... in Python, or {DATA_ENV}=..."
         )
     excluded = set(exclude)
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not _is_hidden(d.name) and d.name not in excluded)
+    if is_remote(root):  # a bucket: listed through TensorFlow's file system, which names folders with a trailing "/"
+        folders = [n.rstrip("/") for n in tf.io.gfile.listdir(root) if tf.io.gfile.isdir(f"{root}/{n.rstrip('/')}")]
+    else:
+        folders = [d.name for d in root.iterdir() if d.is_dir()]
+    classes = sorted(n for n in folders if not _is_hidden(n) and n not in excluded)
     if not classes:
         raise DatasetError(
             f"{root} has no class folders (after excluding {sorted(excluded)}). "
@@ -281,12 +293,25 @@ def find_classes(
     return classes
 
 # %% ../nbs/00_data.ipynb #1fd23db2
+def _remote_image_files(folder:str, extensions) -> list[str]:
+    # a bucket has no links and no permissions to check: every file under `folder` whose name counts, as URLs
+    extensions, found = {e.lower() for e in extensions}, []
+    for parent, _, files in tf.io.gfile.walk(folder):
+        parent = parent.rstrip("/")
+        if any(_is_hidden(part) for part in parent[len(folder):].split("/") if part):
+            continue
+        found += [f"{parent}/{name}" for name in files if not _is_hidden(name) and os.path.splitext(name)[1].lower() in extensions]
+    return sorted(found)
+
+
 def image_files(
     folder,  # searched recursively; hidden files and folders (".name") are left out
     extensions=IMAGE_EXTENSIONS,  # suffixes that count, compared in lower case
     seen:set|None=None,  # real paths already listed elsewhere (updated): a file reached twice through links is listed once
-) -> list[Path]:  # sorted
+) -> list[Path]:  # sorted (URLs, as strings, for a folder on another file system)
     "The image files under `folder`, each once; names that are not valid UTF-8 are skipped with a warning (TensorFlow cannot open them)."
+    if is_remote(folder):
+        return _remote_image_files(str(folder).rstrip("/"), extensions)
     folder, seen = Path(folder), set() if seen is None else seen
     if not os.access(folder, os.R_OK | os.X_OK):
         raise DatasetError(f"{folder} cannot be read (permission denied): give your user read access to it, or leave it out.")
@@ -317,7 +342,7 @@ class ImageList:
     paths: list  # image file paths, as strings
     labels: np.ndarray  # int32 label of each path
     class_names: list  # `labels` index this list
-    root: Path | None = None  # the folder the images came from, if one
+    root: Path | str | None = None  # the folder the images came from, if one (a URL for a folder in a bucket)
 
     def __len__(self):
         return len(self.paths)
@@ -344,11 +369,13 @@ def check_image(
     path,  # an image file
 ) -> str | None:  # why it cannot be used, or None when it can
     "Open and decode one image file; return the reason it is unusable, if any."
-    path = Path(path)
+    remote = is_remote(path)
+    path = str(path) if remote else Path(path)
     try:
-        if path.stat().st_size == 0:
+        if (tf.io.gfile.stat(path).length if remote else path.stat().st_size) == 0:
             return "empty file (0 bytes)"
-        with Image.open(path) as image:
+        # a file of a bucket is read whole (Pillow seeks past the end of a short one, which TensorFlow's files refuse)
+        with (io.BytesIO(tf.io.gfile.GFile(path, "rb").read()) if remote else open(path, "rb")) as file, Image.open(file) as image:
             if image.format not in _DECODABLE:
                 return f"{image.format} image: only JPEG, PNG, GIF, BMP and WebP can be read; convert it"
             width, height = image.size
@@ -362,7 +389,7 @@ def check_image(
         return f"too large to decode safely ({e})"
     except UnidentifiedImageError:
         return "not an image (its content is no known image format)"
-    except FileNotFoundError:
+    except (FileNotFoundError, tf.errors.NotFoundError):
         return "cannot be read (a broken link, or it was removed)"
     except OSError as e:
         return f"damaged or unreadable ({e})"
@@ -394,13 +421,12 @@ def scan_image_folder(
     strict:bool=False,  # with verify: raise on an unusable file instead of skipping it with a warning
 ) -> ImageList:
     "List the images under `root`: one class per sub-folder, files sorted, sub-folders of a class included."
-    root = Path(root)
+    root = str(root).rstrip("/") if is_remote(root) else Path(root)
     class_names = find_classes(root, exclude)
-    extensions = {e.lower() for e in extensions}
     paths, labels, seen = [], [], set()
     for label, name in enumerate(class_names):
-        folder = root / name
-        files = [p for p in image_files(folder, extensions, seen) if p.suffix.lower() in extensions]
+        folder = f"{root}/{name}" if is_remote(root) else root / name
+        files = image_files(folder, extensions, seen)
         if not files:
             raise DatasetError(
                 f"{folder} holds no images ({', '.join(sorted(extensions))}). Add images to it, or move it out of "
@@ -463,8 +489,8 @@ def load_image(
     image_size=224,  # output size: an int for a square, or (height, width)
 ) -> np.ndarray:  # (height, width, 3) float32 array, values 0 to 255
     "Load one image file the way the training pipeline does."
-    path = Path(path)
-    if not path.is_file():
+    path = str(path) if is_remote(path) else Path(path)
+    if not (tf.io.gfile.exists(path) if is_remote(path) else path.is_file()):
         raise FileNotFoundError(f"{path}: no such image file.")
     try:
         return decode_image(tf.io.read_file(str(path)), image_size).numpy()
@@ -479,15 +505,24 @@ def make_dataset(
     batch_size:int=32,  # images per batch
     shuffle:bool=False,  # reshuffle the file order every epoch (for training)
     seed:int=0,  # seed of that shuffle
+    cache:bool=False,  # decode every image once and keep it in memory, as 8-bit pixels, for the next epochs
 ) -> tf.data.Dataset:  # batches of (images float32 [B, H, W, 3] in 0-255, labels int32 [B])
-    "A `tf.data` pipeline that decodes `images` in parallel, one batch at a time."
+    "A `tf.data` pipeline that decodes `images` in parallel, one batch at a time (or once, with `cache`)."
     size = as_size(image_size)
     ds = tf.data.Dataset.from_tensor_slices((list(images.paths), images.labels))
+    read = lambda path, label: (decode_image(tf.io.read_file(path), size), label)
+    if cache:  # 3 bytes a pixel instead of 12: 150 KB an image at 224 x 224, rounded to the nearest level
+        ds = ds.map(lambda path, label: (tf.saturate_cast(tf.round(read(path, label)[0]), tf.uint8), label),
+                    num_parallel_calls=tf.data.AUTOTUNE).cache()
     if shuffle:
-        # shuffling file names is cheap, so the buffer can hold the whole list for a full shuffle
+        # a full shuffle: of file names (cheap), or of the images in memory, which the buffer refers to
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(lambda path, label: (decode_image(tf.io.read_file(path), size), label), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if not cache:
+        ds = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if cache:
+        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 # %% ../nbs/00_data.ipynb #6a0246b3
 def image_grid(
@@ -570,7 +605,7 @@ _ENV = {  # environment variable: field it sets (full profile only)
 class CourseConfig:
     "Settings every notebook of the course reads: data, image size, backbone, weights, training length."
     profile: str  # "full" or "smoke"
-    data_dir: Path | None  # images folder; None: download Caltech-101 (full) or generate the sample (smoke)
+    data_dir: Path | str | None  # images folder (a URL for a folder in a bucket); None: download Caltech-101 (full) or generate the sample (smoke)
     image_size: int  # images are resized to image_size x image_size
     batch_size: int
     backbone: str  # pretrained network for the transfer notebook, e.g. "vgg16" or "mobilenet_v2"
@@ -612,7 +647,7 @@ def course_config(
     values["weights"] = parse_weights(values.get("weights"))
     for folder in ("data_dir", "course_dir"):
         if values.get(folder) is not None:
-            values[folder] = Path(values[folder]).expanduser()
+            values[folder] = values[folder] if is_remote(values[folder]) else Path(values[folder]).expanduser()
     return CourseConfig(profile=profile, **values)
 
 
@@ -648,8 +683,10 @@ def course_splits(config:CourseConfig) -> dict[str, ImageList]:
 def course_datasets(
     config:CourseConfig,
     splits:dict|None=None,  # from `course_splits`; None: split here
+    cache:bool=False,  # keep the decoded training and validation images in memory (`make_dataset(cache=True)`)
 ) -> dict[str, tf.data.Dataset]:
     "One pipeline per split at the configuration's image size and batch size; only the training one reshuffles."
     splits = splits if splits is not None else course_splits(config)
-    return {name: make_dataset(images, config.image_size, config.batch_size, shuffle=name == "train", seed=config.seed)
+    return {name: make_dataset(images, config.image_size, config.batch_size, shuffle=name == "train", seed=config.seed,
+                               cache=cache and name != "test")  # the test split is read once: nothing to keep
             for name, images in splits.items()}

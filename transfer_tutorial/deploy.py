@@ -282,7 +282,8 @@ def _with_similarity(model, none_of_these) -> keras.Model:
     # one output, as apps expect: the probabilities, then the similarity to the nearest class mean in one more column
     images = keras.Input(model.input_shape[1:], name="images")
     probabilities, features = features_and_probabilities(model)(images)
-    unit = keras.ops.normalize(features, axis=-1)  # x * rsqrt(sum x²): no division, which int8 could see as by zero
+    # x * min(rsqrt(sum x²), 1e12): no division (int8 can round a divisor to zero), no floor on tiny features' norm
+    unit = keras.ops.normalize(features, axis=-1, epsilon=1e-12)
     means = keras.ops.convert_to_tensor(none_of_these.class_means.T.astype("float32"))
     similarity = keras.ops.max(keras.ops.matmul(unit, means), axis=-1, keepdims=True)
     return keras.Model(images, keras.ops.concatenate([probabilities, similarity], axis=-1), name=f"{model.name}_with_similarity")

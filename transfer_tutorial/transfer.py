@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .data import ImageList, as_size, keras_home, make_dataset, parse_weights, staged
+from .data import ImageList, as_size, is_remote, keras_home, make_dataset, parse_weights, staged
 from .baseline import EpochTimer, compile_classifier, fit_classifier
 
 # %% auto #0
@@ -251,6 +251,10 @@ def _extractor_key(extractor) -> dict:
 def _images_key(images: ImageList) -> str:
     h = hashlib.sha256()
     for path, label in zip(images.paths, images.labels):
+        if is_remote(path):  # a file in a bucket: its URL, size and modification time (the cache itself stays on this disk)
+            stat = tf.io.gfile.stat(path)
+            h.update(f"{path}\0{stat.length}\0{stat.mtime_nsec}\0{int(label)}\n".encode())
+            continue
         stat = os.stat(path)  # a missing image fails here, naming the file
         # a file replaced by a copy that kept size and modification time still has a new inode and change time
         h.update(f"{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0{stat.st_ino}\0{int(label)}\n".encode())
