@@ -107,10 +107,11 @@ def convert(saved_model, settings, images):
     return converter.convert()
 
 
-def top1(path, images, batch_size=32):
+def timed_answers(path, images, batch_size) -> tuple:
+    "Every image's top-1 class from the .tflite file at `path`, and the seconds of each interpreter call."
     interpreter = _tflite_interpreter(str(path))
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    answers, seconds = [], 0.0
+    answers, seconds = [], []
     for batch, _ in make_dataset(images, tuple(inp["shape"][1:3]), batch_size):
         batch = batch.numpy().astype(np.float32)
         if tuple(interpreter.get_input_details()[0]["shape"]) != batch.shape:
@@ -119,26 +120,19 @@ def top1(path, images, batch_size=32):
         start = time.perf_counter()
         interpreter.set_tensor(inp["index"], batch)
         interpreter.invoke()
-        seconds += time.perf_counter() - start
+        seconds.append(time.perf_counter() - start)
         answers.append(interpreter.get_tensor(out["index"]).argmax(axis=1))
-    return np.concatenate(answers), seconds / len(images)
+    return np.concatenate(answers), seconds
+
+
+def top1(path, images, batch_size=32):
+    answers, seconds = timed_answers(path, images, batch_size)
+    return answers, sum(seconds) / len(images)
 
 
 def batch1_ms(path, images, count=300):
     "Median time of one image through the interpreter (batch of one), over the first `count` images."
-    interpreter = _tflite_interpreter(str(path))
-    inp = interpreter.get_input_details()[0]
-    seconds = []
-    for batch, _ in make_dataset(images.subset(np.arange(min(count, len(images)))), tuple(inp["shape"][1:3]), 1):
-        batch = batch.numpy().astype(np.float32)
-        if tuple(interpreter.get_input_details()[0]["shape"]) != batch.shape:
-            interpreter.resize_tensor_input(inp["index"], batch.shape)
-            interpreter.allocate_tensors()
-        start = time.perf_counter()
-        interpreter.set_tensor(inp["index"], batch)
-        interpreter.invoke()
-        seconds.append(time.perf_counter() - start)
-    return float(np.median(seconds))
+    return float(np.median(timed_answers(path, images.subset(np.arange(min(count, len(images)))), 1)[1]))
 
 
 def main():
