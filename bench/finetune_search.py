@@ -34,6 +34,8 @@ HERE = Path(__file__).resolve().parent
 CUT = "block_14_expand"  # activations cached at this layer's input (7 x 7 x 160 for MobileNetV2 at 224 px)
 
 # name: (first trained layer or None for the head only, learning rate, max epochs, label smoothing, flips, head epochs first)
+# and, from 2026-12-06, a dict of extras: patience (3), schedule ("constant" or "cosine": the rate decays to 0 over
+# the epochs), cut (the layer whose input is cached; "block_13_expand" trains one block more, at 14 x 14 x 96)
 RECIPES = {
     "head": (None, 1e-3, 10, 0.0, False, 0),  # the course's recipe until now
     "head_ls_flip": (None, 1e-3, 20, 0.1, True, 0),
@@ -42,11 +44,21 @@ RECIPES = {
     "ft15_1e-4": ("block_15_expand", 1e-4, 10, 0.1, True, 10),
     "ft14_1e-4": ("block_14_expand", 1e-4, 10, 0.1, True, 10),
     "ft16_1e-4_noaug": ("block_16_expand", 1e-4, 10, 0.1, False, 10),
+    "ft14_8ep": ("block_14_expand", 1e-4, 8, 0.1, True, 10),  # the lessons' recipe since 2026-12-01
+    "ft14_12ep_cos": ("block_14_expand", 1e-4, 12, 0.1, True, 10, dict(schedule="cosine", patience=12)),
+    "ft14_12ep_cos3e-4": ("block_14_expand", 3e-4, 12, 0.1, True, 10, dict(schedule="cosine", patience=12)),
+    "ft13_8ep": ("block_13_expand", 1e-4, 8, 0.1, True, 10, dict(cut="block_13_expand")),
 }
 
 
-def activations(args):
-    cache = Path(args.cache)
+def recipe_settings(recipe):
+    first, lr, epochs, smoothing, flips, head_epochs, *extra = RECIPES[recipe]
+    extra = {"patience": 3, "schedule": "constant", "cut": CUT, **(extra[0] if extra else {})}
+    return first, lr, epochs, smoothing, flips, head_epochs, extra
+
+
+def activations(args, cut=CUT):
+    cache = Path(args.cache if cut == CUT else args.cache.replace(".npz", f"_{cut}.npz"))
     if cache.exists():
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}
@@ -55,7 +67,7 @@ def activations(args):
     extractor = build_feature_extractor("mobilenet_v2", config.weights, 224)
     backbone = extractor.get_layer("backbone")
     images = keras.Input((224, 224, 3))
-    lower = keras.Model(images, keras.Model(backbone.input, backbone.get_layer(CUT).input)(
+    lower = keras.Model(images, keras.Model(backbone.input, backbone.get_layer(cut).input)(
         extractor.layers[1](images), training=False))  # layers[1]: the Preprocess layer
     out = {}
     for name, split in splits.items():
@@ -63,18 +75,19 @@ def activations(args):
         out[name] = lower.predict(make_dataset(split, 224, 32), verbose=0).astype(np.float16)
         out[name + "_labels"] = split.labels
         print(f"{name}: {len(split)} images, {time.perf_counter() - t:.0f} s", flush=True)
-    t = time.perf_counter()
-    flipped = make_dataset(splits["train"], 224, 32).map(lambda x, y: (tf.image.flip_left_right(x), y))
-    out["train_flipped"] = lower.predict(flipped, verbose=0).astype(np.float16)
-    print(f"train flipped: {time.perf_counter() - t:.0f} s", flush=True)
+    for name, split in splits.items():  # mirrored: train for augmentation, val and test for test-time augmentation
+        t = time.perf_counter()
+        flipped = make_dataset(split, 224, 32).map(lambda x, y: (tf.image.flip_left_right(x), y))
+        out[name + "_flipped"] = lower.predict(flipped, verbose=0).astype(np.float16)
+        print(f"{name} flipped: {time.perf_counter() - t:.0f} s", flush=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, **out)
     return out
 
 
-def upper_model(args, first_trained):
+def upper_model(args, first_trained, cut=CUT):
     net = keras.applications.MobileNetV2(include_top=False, weights=args.weights, pooling="avg", input_shape=(224, 224, 3))
-    upper = keras.Model(net.get_layer(CUT).input, net.output)
+    upper = keras.Model(net.get_layer(cut).input, net.output)
     start = [l.name for l in upper.layers].index(first_trained) if first_trained else len(upper.layers)
     for i, layer in enumerate(upper.layers):
         layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
@@ -82,11 +95,11 @@ def upper_model(args, first_trained):
 
 
 def run(args, acts, recipe, seed):
-    first, lr, epochs, smoothing, flips, head_epochs = RECIPES[recipe]
+    first, lr, epochs, smoothing, flips, head_epochs, extra = recipe_settings(recipe)
     keras.utils.set_random_seed(seed)
     n_classes = int(acts["train_labels"].max()) + 1
     cut = keras.Input(acts["train"].shape[1:], name="cut")
-    upper = upper_model(args, first)
+    upper = upper_model(args, first, extra["cut"])
     head = keras.layers.Dense(n_classes, activation="softmax", name="predictions")
     model = keras.Model(cut, head(upper(cut, training=False)))
 
@@ -113,18 +126,26 @@ def run(args, acts, recipe, seed):
         for i, layer in enumerate(upper_trainable):
             layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
     head_val = model.evaluate(data("val", False), verbose=0, return_dict=True)["accuracy"] if head_epochs else None
-    model.compile(keras.optimizers.Adam(lr), loss, metrics=["accuracy"])
-    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=3, restore_best_weights=True)
+    steps = -(-len(acts["train"]) // 32) * epochs
+    rate = keras.optimizers.schedules.CosineDecay(lr, steps) if extra["schedule"] == "cosine" else lr
+    model.compile(keras.optimizers.Adam(rate), loss, metrics=["accuracy"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=extra["patience"], restore_best_weights=True)
     h = model.fit(data("train", True), validation_data=data("val", False), epochs=epochs, verbose=0, callbacks=[stop])
     seconds = time.perf_counter() - t0
     val = model.evaluate(data("val", False), verbose=0, return_dict=True)["accuracy"]
     test = model.evaluate(data("test", False), verbose=0, return_dict=True)["accuracy"]
+    tta = {}
+    for split in ("val", "test"):  # test-time augmentation: the mean of the probabilities for the image and its mirror
+        if split + "_flipped" in acts:
+            p = sum(model.predict(acts[k].astype(np.float32), batch_size=64, verbose=0) for k in (split, split + "_flipped"))
+            tta[split + "_tta_accuracy"] = float((p.argmax(1) == acts[split + "_labels"]).mean())
     row = dict(date=str(date.today()), machine=f"{platform.processor() or platform.machine()} {os.cpu_count()} cores",
                recipe=recipe, seed=seed, first_trained=first, learning_rate=lr, max_epochs=epochs,
+               patience=extra["patience"], schedule=extra["schedule"],
                epochs_run=len(h.history["loss"]), best_epoch=int(np.argmax(h.history["val_accuracy"])) + 1,
                label_smoothing=smoothing, flips=flips, head_epochs_first=head_epochs,
                trainable_parameters=int(sum(np.prod(w.shape) for w in model.trainable_weights)),
-               head_val_accuracy=head_val, val_accuracy=val, test_accuracy=test, seconds=round(seconds, 1))
+               head_val_accuracy=head_val, val_accuracy=val, test_accuracy=test, **tta, seconds=round(seconds, 1))
     print(json.dumps(row), flush=True)
     with open(HERE / "finetune_runs.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")
@@ -175,8 +196,8 @@ def main():
         for seed in args.seeds:
             course_recipe(args, seed)
         return
-    acts = activations(args)
     for recipe in args.recipes:
+        acts = activations(args, recipe_settings(recipe)[-1]["cut"])
         for seed in args.seeds:
             run(args, acts, recipe, seed)
 
