@@ -58,10 +58,23 @@ def first_difference(a: list, b: list) -> str:
     return f"README.md has {' '.join(b[i:i + 8])!r} where nbs/index.ipynb gives {' '.join(a[i:i + 8])!r}"
 
 
+def stale_lesson_times() -> list:
+    "Rows of the index's lessons table whose time is not the one the lesson's provenance note records."
+    index = (ROOT / "nbs" / "index.ipynb").read_text(encoding="utf-8")
+    stale = []
+    for lesson, given in re.findall(r"nbs/(\d\d_\w+)\.ipynb\)[^|]*\|[^|]*\| ([^|]+?) \|", index):
+        recorded = re.search(r"The whole notebook took (\d+ (?:s|min))", (ROOT / "nbs" / f"{lesson}.ipynb").read_text(encoding="utf-8"))
+        if not recorded or recorded.group(1) != given:
+            stale.append(f"{lesson}: the index says {given}, its note {recorded.group(1) if recorded else 'nothing'}")
+    return stale
+
+
 if __name__ == "__main__":
     readme = ROOT / "README.md"
     text = render()
     if "--check" in sys.argv[1:]:
+        if stale_lesson_times():
+            sys.exit("The lessons table's times differ from the lessons' recordings: " + "; ".join(stale_lesson_times()))
         current = readme.read_text(encoding="utf-8") if readme.exists() else ""
         if current == text:
             print("README.md matches nbs/index.ipynb")
