@@ -167,9 +167,9 @@ def _export_parser(commands):
     export.add_argument("--format", choices=("tflite", "saved_model"), default="tflite", help="(default: %(default)s)")
     export.add_argument("--quantize", choices=("none", "float16", "int8", "int8-dynamic"), default="none",
                         help="TensorFlow Lite numbers: none (float32, exact), float16 (half the size, as fast), int8 (weights "
-                             "and activations: under a third of the size, the fastest on a CPU, 1 to 2%% of answers change; "
+                             "and activations: under a third of the size, the fastest on a CPU, about 2%% of answers change; "
                              "needs --calibration), or int8-dynamic (int8 weights only: a quarter of the size, no calibration, "
-                             "1 to 2%% of answers change, slower than float32 on a CPU) (default: %(default)s)")
+                             "about 2%% of answers change, slower than float32 on a CPU) (default: %(default)s)")
     export.add_argument("--calibration", metavar="DIR", help="with --quantize int8: training images (the training folder "
                         "will do); 300 of them, drawn the same way every time, set the int8 ranges of the activations")
     export.add_argument("--out", required=True, metavar="PATH", help="a .tflite file, or a folder for the SavedModel; the "
