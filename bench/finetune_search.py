@@ -35,7 +35,9 @@ CUT = "block_14_expand"  # activations cached at this layer's input (7 x 7 x 160
 
 # name: (first trained layer or None for the head only, learning rate, max epochs, label smoothing, flips, head epochs first)
 # and, from 2026-12-06, a dict of extras: patience (3), schedule ("constant" or "cosine": the rate decays to 0 over
-# the epochs), cut (the layer whose input is cached; "block_13_expand" trains one block more, at 14 x 14 x 96)
+# the epochs), cut (the layer whose input is cached; "block_13_expand" trains one block more, at 14 x 14 x 96),
+# rates (from 2026-12-07, learning rates per block: {first layer of a group: its rate}, "predictions" the new softmax;
+# each group has its own Adam, fastai's "discriminative learning rates")
 RECIPES = {
     "head": (None, 1e-3, 10, 0.0, False, 0),  # the course's recipe until now
     "head_ls_flip": (None, 1e-3, 20, 0.1, True, 0),
@@ -48,7 +50,44 @@ RECIPES = {
     "ft14_12ep_cos": ("block_14_expand", 1e-4, 12, 0.1, True, 10, dict(schedule="cosine", patience=12)),
     "ft14_12ep_cos3e-4": ("block_14_expand", 3e-4, 12, 0.1, True, 10, dict(schedule="cosine", patience=12)),
     "ft13_8ep": ("block_13_expand", 1e-4, 8, 0.1, True, 10, dict(cut="block_13_expand")),
+    "ft14_8ep_head1e-3": ("block_14_expand", 1e-4, 8, 0.1, True, 10, dict(rates={"block_14_expand": 1e-4, "predictions": 1e-3})),
+    "ft14_8ep_spread": ("block_14_expand", 1e-4, 8, 0.1, True, 10, dict(rates={
+        "block_14_expand": 3e-5, "block_15_expand": 1e-4, "block_16_expand": 3e-4, "predictions": 1e-3})),
 }
+
+
+class GroupRates(keras.Model):
+    "A functional model trained with one Adam per group of variables, each at its own learning rate."
+
+    def set_groups(self, groups):  # [(rate, variables)]
+        self.groups = [(keras.optimizers.Adam(rate), variables) for rate, variables in groups if variables]
+        for opt, variables in self.groups:
+            opt.build(variables)
+
+    def train_step(self, data):
+        if not getattr(self, "groups", None):  # the head's first epochs: one optimizer, as compiled
+            return super().train_step(data)
+        x, y = data
+        with tf.GradientTape() as tape:
+            pred = self(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=pred, training=True)
+        variables = [v for _, vs in self.groups for v in vs]
+        grads, i = tape.gradient(loss, variables), 0
+        for opt, vs in self.groups:
+            opt.apply(grads[i:i + len(vs)], vs)
+            i += len(vs)
+        return self.compute_metrics(x, y, pred)
+
+
+def rate_groups(model, upper, rates):
+    "Split the trainable variables by `rates` ({first layer of a group: rate}, in the network's order)."
+    groups, rate = {}, None
+    for layer in upper.layers + [model.get_layer("predictions")]:
+        rate = rates.get(layer.name, rate)
+        if layer.trainable_weights:
+            groups.setdefault(rate, []).extend(layer.trainable_weights)
+    assert None not in groups, f"layers before the first group of {rates} are trainable"
+    return list(groups.items())
 
 
 def recipe_settings(recipe):
@@ -101,7 +140,7 @@ def run(args, acts, recipe, seed):
     cut = keras.Input(acts["train"].shape[1:], name="cut")
     upper = upper_model(args, first, extra["cut"])
     head = keras.layers.Dense(n_classes, activation="softmax", name="predictions")
-    model = keras.Model(cut, head(upper(cut, training=False)))
+    model = (GroupRates if "rates" in extra else keras.Model)(cut, head(upper(cut, training=False)))
 
     def data(split, train):
         y = tf.one_hot(acts[split + "_labels"], n_classes)
@@ -129,6 +168,8 @@ def run(args, acts, recipe, seed):
     steps = -(-len(acts["train"]) // 32) * epochs
     rate = keras.optimizers.schedules.CosineDecay(lr, steps) if extra["schedule"] == "cosine" else lr
     model.compile(keras.optimizers.Adam(rate), loss, metrics=["accuracy"])
+    if "rates" in extra:
+        model.set_groups(rate_groups(model, upper, extra["rates"]))
     stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=extra["patience"], restore_best_weights=True)
     h = model.fit(data("train", True), validation_data=data("val", False), epochs=epochs, verbose=0, callbacks=[stop])
     seconds = time.perf_counter() - t0
@@ -141,7 +182,7 @@ def run(args, acts, recipe, seed):
             tta[split + "_tta_accuracy"] = float((p.argmax(1) == acts[split + "_labels"]).mean())
     row = dict(date=str(date.today()), machine=f"{platform.processor() or platform.machine()} {os.cpu_count()} cores",
                recipe=recipe, seed=seed, first_trained=first, learning_rate=lr, max_epochs=epochs,
-               patience=extra["patience"], schedule=extra["schedule"],
+               patience=extra["patience"], schedule=extra["schedule"], **({"rates": extra["rates"]} if "rates" in extra else {}),
                epochs_run=len(h.history["loss"]), best_epoch=int(np.argmax(h.history["val_accuracy"])) + 1,
                label_smoothing=smoothing, flips=flips, head_epochs_first=head_epochs,
                trainable_parameters=int(sum(np.prod(w.shape) for w in model.trainable_weights)),
