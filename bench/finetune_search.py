@@ -50,7 +50,6 @@ RECIPES = {
     "ft14_12ep_cos": ("block_14_expand", 1e-4, 12, 0.1, True, 10, dict(schedule="cosine", patience=12)),
     "ft14_12ep_cos3e-4": ("block_14_expand", 3e-4, 12, 0.1, True, 10, dict(schedule="cosine", patience=12)),
     "ft13_8ep": ("block_13_expand", 1e-4, 8, 0.1, True, 10, dict(cut="block_13_expand")),
-    "ft14_8ep_head1e-3": ("block_14_expand", 1e-4, 8, 0.1, True, 10, dict(rates={"block_14_expand": 1e-4, "predictions": 1e-3})),
     "ft14_8ep_spread": ("block_14_expand", 1e-4, 8, 0.1, True, 10, dict(rates={
         "block_14_expand": 3e-5, "block_15_expand": 1e-4, "block_16_expand": 3e-4, "predictions": 1e-3})),
 }
