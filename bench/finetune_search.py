@@ -11,6 +11,11 @@ With --course it runs the lessons' own recipe instead (`fit_head_on_features`, t
 defaults), through the package and its feature cache, once per seed:
 
     python bench/finetune_search.py --data DIR --weights FILE --course --seeds 0 1 2
+
+Each run's probabilities on val and test (and their mirror images) are kept under runs/finetune_probs; ensembles of two
+seeds (the mean of their probabilities) are then scored without training anything:
+
+    python bench/finetune_search.py --data DIR --weights FILE --ensembles --recipes ft14_8ep
 """
 from __future__ import annotations
 
@@ -174,11 +179,17 @@ def run(args, acts, recipe, seed):
     seconds = time.perf_counter() - t0
     val = model.evaluate(data("val", False), verbose=0, return_dict=True)["accuracy"]
     test = model.evaluate(data("test", False), verbose=0, return_dict=True)["accuracy"]
-    tta = {}
+    tta, probs = {}, {}
     for split in ("val", "test"):  # test-time augmentation: the mean of the probabilities for the image and its mirror
         if split + "_flipped" in acts:
-            p = sum(model.predict(acts[k].astype(np.float32), batch_size=64, verbose=0) for k in (split, split + "_flipped"))
+            for k in (split, split + "_flipped"):
+                probs[k] = model.predict(acts[k].astype(np.float32), batch_size=64, verbose=0)
+            p = probs[split] + probs[split + "_flipped"]
             tta[split + "_tta_accuracy"] = float((p.argmax(1) == acts[split + "_labels"]).mean())
+    if args.save_probs:  # for ensembles of seeds, afterwards (--ensembles)
+        Path(args.save_probs).mkdir(parents=True, exist_ok=True)
+        np.savez(Path(args.save_probs) / f"{recipe}_seed{seed}.npz", seconds=seconds, **probs,
+                 **{k: acts[k] for k in ("val_labels", "test_labels")})
     row = dict(date=str(date.today()), machine=f"{platform.processor() or platform.machine()} {os.cpu_count()} cores",
                recipe=recipe, seed=seed, first_trained=first, learning_rate=lr, max_epochs=epochs,
                patience=extra["patience"], schedule=extra["schedule"], **({"rates": extra["rates"]} if "rates" in extra else {}),
@@ -221,6 +232,28 @@ def course_recipe(args, seed):
         f.write(json.dumps(row) + "\n")
 
 
+def ensembles(args):
+    """Every pair of seeds of a recipe whose probabilities --save-probs kept: the mean of the two models' probabilities.
+
+    Its seconds are the two fine-tunings' (trained one after the other); rows go to bench/ensemble_runs.jsonl."""
+    from itertools import combinations
+    for recipe in args.recipes:
+        files = sorted(Path(args.save_probs).glob(f"{recipe}_seed*.npz"))
+        runs = {int(f.stem.rsplit("seed", 1)[1]): dict(np.load(f)) for f in files}
+        for a, b in combinations(sorted(runs), 2):
+            ra, rb = runs[a], runs[b]
+            row = dict(date=str(date.today()), recipe=recipe, seeds=[a, b], seconds=round(float(ra["seconds"] + rb["seconds"]), 1))
+            for split in ("val", "test"):
+                labels = ra[split + "_labels"]
+                plain = ra[split] + rb[split]
+                both = plain + ra[split + "_flipped"] + rb[split + "_flipped"]
+                row[split + "_accuracy"] = float((plain.argmax(1) == labels).mean())
+                row[split + "_tta_accuracy"] = float((both.argmax(1) == labels).mean())
+            print(json.dumps(row), flush=True)
+            with open(HERE / "ensemble_runs.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", required=True)
@@ -231,7 +264,11 @@ def main():
     p.add_argument("--course", action="store_true", help="run the lessons' recipe (transfer.fine_tune) for each seed")
     p.add_argument("--fine-tune-epochs", type=int, help="with --course: at most this many epochs (default: the course's)")
     p.add_argument("--patience", type=int, default=2, help="with --course: epochs without a better validation accuracy before stopping")
+    p.add_argument("--save-probs", default="runs/finetune_probs", help="keep each run's val / test probabilities here ('' not to)")
+    p.add_argument("--ensembles", action="store_true", help="score every pair of seeds of --recipes from --save-probs; train nothing")
     args = p.parse_args()
+    if args.ensembles:
+        return ensembles(args)
     if args.course:
         for seed in args.seeds:
             course_recipe(args, seed)
