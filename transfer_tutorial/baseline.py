@@ -17,7 +17,7 @@ from .data import CourseConfig, as_size, course_folder, image_grid, load_image, 
 
 # %% auto #0
 __all__ = ['augmentation_layers', 'build_baseline', 'compile_classifier', 'EpochTimer', 'fit_classifier', 'plot_history',
-           'format_accuracy', 'show_augmentations', 'keep_model', 'kept_model']
+           'format_accuracy', 'show_augmentations', 'train_baseline', 'keep_model', 'kept_model']
 
 # %% ../nbs/01_baseline.ipynb #8510e95e
 def augmentation_layers(
@@ -180,6 +180,21 @@ def show_augmentations(
         ax.set_title("original" if k == 0 else f"random version {k}", fontsize=9)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/01_baseline.ipynb #4f1f0244
+def train_baseline(
+    config:CourseConfig,  # its image size, epochs and seed are used
+    num_classes:int,
+    train,  # training dataset of (images, labels) batches, e.g. `course_datasets(config, splits, cache=True)["train"]`
+    val,  # validation dataset, evaluated after every epoch
+    augmentation:bool=False,  # put `augmentation_layers(config.seed)` in front of the CNN
+    verbose:int=2,  # as in `model.fit`
+) -> tuple:  # (the trained model, its `History` with seconds per epoch)
+    "Train the guide's CNN as this lesson does: seeded, built, compiled, fitted with `fit_classifier`."
+    keras.utils.set_random_seed(config.seed)
+    layers = augmentation_layers(config.seed) if augmentation else None
+    model = compile_classifier(build_baseline(num_classes, config.image_size, augmentation=layers))
+    return model, fit_classifier(model, train, val, epochs=config.epochs, verbose=verbose)
 
 # %% ../nbs/01_baseline.ipynb #5da0eaf5
 def keep_model(
