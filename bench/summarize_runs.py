@@ -69,8 +69,9 @@ def finetune_tables(runs):
                 "(the cause, new activations or the CPU kernels' order of summation, was not isolated), so the means and medians "
                 "above pool the repeats. Every mean validation accuracy lies within 0.2 points of 94.4%: no single-model recipe wins."]
     out += ["", "2026-11-29 ran on an AMD EPYC CPU, 2026-12-01 on an Intel Xeon (the activations read from the feature cache "
-            "of that day's lesson recording, the runs beside another recording), 2026-12-06 and 2026-12-07 on an Intel Xeon, alone on the CPU "
-            "(its seconds are the head's 10 epochs and the fine-tuning, activations read from the search's own cache)."]
+            "of that day's lesson recording, the runs beside another recording), 2026-12-06 and the first 2026-12-07 runs on an Intel Xeon, the later 2026-12-07 runs (seeds 0-5 of ft14_8ep and "
+            "ft14_8ep_spread, with kept probabilities) on an AMD EPYC, alone on the CPU (its seconds are the head's 10 epochs "
+            "and the fine-tuning, activations read from the search's own cache)."]
     return out
 
 
