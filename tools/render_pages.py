@@ -18,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH, SCREEN = 1280, 1600
+TALL = 80000  # the window holds the whole page: Chromium cannot grow a screenshot past it
 
 
 def as_quarto_shows(nb):
@@ -71,7 +72,7 @@ def main(requested) -> int:
             continue
         shot = out / f"{page.stem}-full.png"
         # a tall window holds the whole page; Chromium cannot grow the screenshot past the window
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={WIDTH},30000",
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={WIDTH},{TALL}",
                         f"--screenshot={shot}", target.as_uri()], capture_output=True, timeout=180)
         image = Image.open(shot).convert("RGB")
         # cut off the blank end of the window, then into screens
