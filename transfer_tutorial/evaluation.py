@@ -409,7 +409,7 @@ def _head_on_subset(features, labels, num_classes, batches, batch_size, learning
 
 
 def learning_curve(
-    features:dict,  # {"train": (features, labels), "val": ..., "test": ...}, e.g. `fit_head_on_features(...)["features"]`
+    features:dict,  # {"train": (features, labels), "val": ..., "test": ...}, e.g. `fit_head_on_features(...).features`
     num_classes:int,
     per_class=(1, 2, 5, 10, 20, None),  # the points; None: the whole training split
     seeds=(0, 1, 2),
@@ -446,7 +446,7 @@ def learning_curve(
 def plot_learning_curve(
     curve:LearningCurve,
     references:dict|None=None,  # {label: accuracy} drawn as horizontal lines, e.g. the scratch CNN's accuracy on `split`
-    split:str="test",  # which accuracy to draw: "val" or "test"
+    split:str="test",  # which accuracy to draw: "val" (where choices are made, as in the evaluation lesson) or "test"
 ):
     "Accuracy against training images per class (log axis): the mean over the seeds and each seed; returns the figure."
     per_class = curve.train_images / curve.num_classes  # "all": the split's average per class
