@@ -57,6 +57,10 @@ RECIPES = {
     "ft13_8ep": ("block_13_expand", 1e-4, 8, 0.1, True, 10, dict(cut="block_13_expand")),
     "ft14_8ep_spread": ("block_14_expand", 1e-4, 8, 0.1, True, 10, dict(rates={
         "block_14_expand": 3e-5, "block_15_expand": 1e-4, "block_16_expand": 3e-4, "predictions": 1e-3})),
+    # from 2026-12-07: the lessons' recipe, chosen on validation, then trained once more on train + val (5,275 images)
+    # for its full 8 epochs (the best epoch of most ft14_8ep runs is the 7th or 8th), no early stopping: the validation
+    # split is among the training images, so only the test split measures it
+    "ft14_8ep_trainval": ("block_14_expand", 1e-4, 8, 0.1, True, 10, dict(train_on_val=True)),
 }
 
 
@@ -139,6 +143,9 @@ def upper_model(args, first_trained, cut=CUT):
 
 def run(args, acts, recipe, seed):
     first, lr, epochs, smoothing, flips, head_epochs, extra = recipe_settings(recipe)
+    refit = extra.get("train_on_val", False)
+    if refit:  # the validation images join the training images (and their mirror images)
+        acts = {**acts, **{f"train{s}": np.concatenate([acts[f"train{s}"], acts[f"val{s}"]]) for s in ("", "_flipped", "_labels")}}
     keras.utils.set_random_seed(seed)
     n_classes = int(acts["train_labels"].max()) + 1
     cut = keras.Input(acts["train"].shape[1:], name="cut")
@@ -158,29 +165,30 @@ def run(args, acts, recipe, seed):
         return ds.map(lambda x, y: (tf.cast(x, tf.float32), y)).batch(32).prefetch(2)
 
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+    held_out = None if refit else data("val", False)  # a refit has no validation split left to watch
     t0 = time.perf_counter()
     if head_epochs:  # the head first, on the frozen features, so fine-tuning does not start from random gradients
         upper.trainable = False
         model.compile(keras.optimizers.Adam(1e-3), loss, metrics=["accuracy"])
-        model.fit(data("train", True), validation_data=data("val", False), epochs=head_epochs, verbose=0)
+        model.fit(data("train", True), validation_data=held_out, epochs=head_epochs, verbose=0)
         upper_trainable = [l for l in upper.layers]
         upper.trainable = True
         start = [l.name for l in upper.layers].index(first)
         for i, layer in enumerate(upper_trainable):
             layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
-    head_val = model.evaluate(data("val", False), verbose=0, return_dict=True)["accuracy"] if head_epochs else None
+    head_val = model.evaluate(held_out, verbose=0, return_dict=True)["accuracy"] if head_epochs and held_out is not None else None
     steps = -(-len(acts["train"]) // 32) * epochs
     rate = keras.optimizers.schedules.CosineDecay(lr, steps) if extra["schedule"] == "cosine" else lr
     model.compile(keras.optimizers.Adam(rate), loss, metrics=["accuracy"])
     if "rates" in extra:
         model.set_groups(rate_groups(model, upper, extra["rates"]))
     stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=extra["patience"], restore_best_weights=True)
-    h = model.fit(data("train", True), validation_data=data("val", False), epochs=epochs, verbose=0, callbacks=[stop])
+    h = model.fit(data("train", True), validation_data=held_out, epochs=epochs, verbose=0, callbacks=[] if refit else [stop])
     seconds = time.perf_counter() - t0
-    val = model.evaluate(data("val", False), verbose=0, return_dict=True)["accuracy"]
+    val = None if refit else model.evaluate(held_out, verbose=0, return_dict=True)["accuracy"]
     test = model.evaluate(data("test", False), verbose=0, return_dict=True)["accuracy"]
     tta, probs = {}, {}
-    for split in ("val", "test"):  # test-time augmentation: the mean of the probabilities for the image and its mirror
+    for split in ("test",) if refit else ("val", "test"):  # test-time augmentation: the mean of the probabilities for the image and its mirror
         if split + "_flipped" in acts:
             for k in (split, split + "_flipped"):
                 probs[k] = model.predict(acts[k].astype(np.float32), batch_size=64, verbose=0)
@@ -193,7 +201,8 @@ def run(args, acts, recipe, seed):
     row = dict(date=str(date.today()), machine=f"{platform.processor() or platform.machine()} {os.cpu_count()} cores",
                recipe=recipe, seed=seed, first_trained=first, learning_rate=lr, max_epochs=epochs,
                patience=extra["patience"], schedule=extra["schedule"], **({"rates": extra["rates"]} if "rates" in extra else {}),
-               epochs_run=len(h.history["loss"]), best_epoch=int(np.argmax(h.history["val_accuracy"])) + 1,
+               epochs_run=len(h.history["loss"]), best_epoch=None if refit else int(np.argmax(h.history["val_accuracy"])) + 1,
+               **({"trained_on": "train + val"} if refit else {}),
                label_smoothing=smoothing, flips=flips, head_epochs_first=head_epochs,
                trainable_parameters=int(sum(np.prod(w.shape) for w in model.trainable_weights)),
                head_val_accuracy=head_val, val_accuracy=val, test_accuracy=test, **tta, seconds=round(seconds, 1))

@@ -34,7 +34,9 @@ __all__ = ['HEAT_MAP_COLOURS', 'NONE_OF_THE_CLASSES', 'Evaluation', 'evaluate_mo
 # %% ../nbs/03_evaluation.ipynb #48d23f3a
 @dataclass
 class Evaluation:
-    "A model's predicted probabilities on a split, with everything derived from them."
+    """A model's predicted probabilities on a split, with everything derived from them: `predictions`, `accuracy`
+    and its `accuracy_standard_error`, each image's `losses` and their mean `loss`, `per_class_accuracy()`,
+    `mean_class_accuracy` and `confusion_matrix()`."""
     probabilities: np.ndarray  # [n, classes] softmax outputs
     images: ImageList  # the split, in the order of `probabilities`
 
