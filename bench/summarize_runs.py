@@ -87,7 +87,8 @@ def finetune_tables(runs):
     out += ["", "2026-11-29 ran on an AMD EPYC CPU, 2026-12-01 on an Intel Xeon (the activations read from the feature cache "
             "of that day's lesson recording, the runs beside another recording), 2026-12-06 and the first 2026-12-07 runs on an Intel Xeon, the later 2026-12-07 runs (seeds 0-5 of ft14_8ep and "
             "ft14_8ep_spread, with kept probabilities) on an AMD EPYC, alone on the CPU (its seconds are the head's 10 epochs "
-            "and the fine-tuning, activations read from the search's own cache)."]
+            "and the fine-tuning, activations read from the search's own cache). The ft14_8ep_trainval runs (2026-12-07, AMD EPYC) "
+            "ran alone on the CPU except for two page renderings (about a minute of Chromium and nbconvert) during seed 0."]
     return out
 
 
