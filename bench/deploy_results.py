@@ -1,8 +1,8 @@
-"""Copy the deployment measurements of the recorded 05_deploy lesson into bench/RESULTS.md.
+"""Copy the deployment measurements of the recorded 04_deploy lesson into bench/RESULTS.md.
 
     python bench/deploy_results.py
 
-The numbers are those the recording command (tools/run_lessons.py --record) printed in nbs/05_deploy.ipynb:
+The numbers are those the recording command (tools/run_lessons.py --record) printed in nbs/04_deploy.ipynb:
 the folder-prediction throughput both ways and the export table. Nothing is measured or typed here; the
 section says which recording it comes from.
 """
@@ -20,15 +20,15 @@ def cell_output(cells, source_start):
 
 
 def main():
-    cells = json.loads((ROOT / "nbs" / "05_deploy.ipynb").read_text())["cells"]
+    cells = json.loads((ROOT / "nbs" / "04_deploy.ipynb").read_text())["cells"]
     note = next("".join(c["source"]) for c in cells if "recorded run:" in "".join(c["source"]))
     provenance = re.sub(r"^> \*\*Outputs below\*\* come from", "From", note.splitlines()[-1])
     throughput = cell_output(cells, "test_paths = splits")
     exports = cell_output(cells, "comparison = compare_exports")
     summary = cell_output(cells, "by_name = ")
     if not (throughput and exports):
-        raise SystemExit("nbs/05_deploy.ipynb has no recorded outputs: record it first (tools/run_lessons.py --record ... 05).")
-    section = (f"{MARKER}\n## Deployment (from the recorded lesson 05_deploy)\n\n{provenance}\n\n"
+        raise SystemExit("nbs/04_deploy.ipynb has no recorded outputs: record it first (tools/run_lessons.py --record ... 04).")
+    section = (f"{MARKER}\n## Deployment (from the recorded lesson 04_deploy)\n\n{provenance}\n\n"
                f"Predicting the test split's images, one `predict` call per image vs `predict_images`:\n\n```\n{throughput}\n```\n\n"
                f"The exports, each run image by image over the test split (median time per image, this CPU):\n\n{exports}\n\n{summary}\n")
     results = ROOT / "bench" / "RESULTS.md"
