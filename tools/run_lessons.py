@@ -14,7 +14,8 @@ saying when and where they were recorded. It is the only thing that writes outpu
     python tools/run_lessons.py --visible-only
 
 runs the lessons in the smoke profile with every cell removed whose source nbdev's docs processing deletes
-(`#| hide`, `#| export`, `#| exporti`; `#| exports` stays), and the `#| slow` ones: what a reader who copies
+(`#| hide`, `#| export`, `#| exporti`; `#| exports` stays) or Quarto does not show (`#| echo: false`), and the
+`#| slow` ones: what a reader who copies
 the rendered page gets. It fails when a visible cell needs a name that only a dropped cell defines.
 """
 import argparse
@@ -60,6 +61,11 @@ def _is_hidden(cell) -> bool:
 def _dropped_by_docs(cell) -> bool:
     "nbdev's docs processing deletes the source of `#| export`, `#| exporti` and `#| hide` cells (`#| exports` stays)."
     return cell.cell_type == "code" and any(d.split()[:1] in (["hide"], ["export"], ["exporti"]) for d in directives(cell.source))
+
+
+def _source_hidden(cell) -> bool:
+    "Quarto shows the outputs of an `#| echo: false` cell but not its source: a reader cannot copy it."
+    return cell.cell_type == "code" and any(d.replace(" ", "") == "echo:false" for d in directives(cell.source))
 
 
 def _is_slow(cell) -> bool:
@@ -110,7 +116,7 @@ def execute_one(name: str, args) -> dict:
 
     nb = nbformat.read(NBS / f"{name}.ipynb", as_version=4)
     if args.visible_only:
-        nb.cells = [c for c in nb.cells if not _dropped_by_docs(c) and not _is_slow(c)]
+        nb.cells = [c for c in nb.cells if not (_dropped_by_docs(c) or _source_hidden(c) or _is_slow(c))]
     env = kernel_env(args)
     os.environ.clear()
     os.environ.update(env)
