@@ -54,6 +54,9 @@ VARIANTS = {
     # TensorFlow tutorial "Inspecting quantization errors with quantization debugger"
     "full_int8_selective": dict(calibrate=True, selective=0.7),
     "full_int8_selective_0.5": dict(calibrate=True, selective=0.5),
+    "full_int8_selective_0.85": dict(calibrate=True, selective=0.85),  # fewer tensors left in float: faster, less exact
+    "full_int8_selective_1.0": dict(calibrate=True, selective=1.0),
+    "full_int8_selective_1.3": dict(calibrate=True, selective=1.3),
     # full int8 with the depthwise convolutions left in float (TFLite's QuantizationDebugger's selective quantization)
     "full_int8_float_depthwise": dict(calibrate=True, denylisted_ops=["DEPTHWISE_CONV_2D"]),
 }
@@ -142,6 +145,7 @@ def main():
     p.add_argument("--weights", required=True)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS))
     p.add_argument("--calibration-images", type=int, default=200)
+    p.add_argument("--model-name", default="features", help="what the model is, for the table: features or finetune")
     p.add_argument("--limit", type=int, default=None, help="only the first N images of each split (for slow kernels)")
     args = p.parse_args()
     config = course_config("full", data_dir=args.data, weights=args.weights, backbone="mobilenet_v2")
@@ -161,7 +165,7 @@ def main():
         path.write_bytes(convert(work / "saved_model", VARIANTS[name], representative(splits, size, args.calibration_images)))
         convert_seconds = time.perf_counter() - start
         row = dict(date=str(date.today()), machine=f"{platform.processor() or platform.machine()} {os.cpu_count()} cores",
-                   variant=name, images_per_split=len(splits["val"]), calibration_images=args.calibration_images if VARIANTS[name].get("calibrate") else 0,
+                   model=args.model_name, variant=name, images_per_split=len(splits["val"]), calibration_images=args.calibration_images if VARIANTS[name].get("calibrate") else 0,
                    MB=path.stat().st_size / 2**20, share_of_float32=path.stat().st_size / float32.stat().st_size,
                    convert_seconds=round(convert_seconds, 1))
         for split in ("val", "test"):

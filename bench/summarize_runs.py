@@ -162,17 +162,18 @@ def head_tables(runs):
 
 def quantization_tables(runs):
     out = ["## TensorFlow Lite int8 conversions (bench/quantization_search.py)", "",
-           "The course's MobileNetV2 + new softmax (`transfer-tutorial run --strategy features`, seed 0) converted in several "
+           "The course's MobileNetV2 + new softmax (`features`: `transfer-tutorial run --method features`, seed 0) and, from "
+           "2026-12-07, the fine-tuned one (`finetune`: `--method finetune`, the model the deploy lesson deploys) converted in several "
            "int8 ways; top-1 agreement with the Keras model and accuracy on the validation split (the choice) and the test "
            "split (reference); time per image with the TFLite interpreter on every core, in batches of 32 and (from 2026-12-06, "
            "the median over 300 test images) one image at a time (on 2026-12-01 other benchmarks shared the CPU at times: those "
-           "times are rough). `full_int8_selective` keeps in float the tensors whose int8 RMSE is over 0.7 (or 0.5) of their "
+           "times are rough). `full_int8_selective` keeps in float the tensors whose int8 RMSE is over the given share (0.7 without one) of their "
            "quantization step, measured by TFLite's QuantizationDebugger on the calibration images.", "",
-           "| date | variant | calibration images | MB | of float32 | val agreement | val accuracy | test agreement | test accuracy | ms per image (32) | ms per image (1) |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| date | model | variant | calibration images | MB | of float32 | val agreement | val accuracy | test agreement | test accuracy | ms per image (32) | ms per image (1) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         one = f"{r['ms_per_image_batch1']:.2f}" if "ms_per_image_batch1" in r else "-"
-        out.append(f"| {r['date']} | {r['variant']} | {r.get('calibration_images', 0)} | {r['MB']:.2f} | {r['share_of_float32']:.0%} | "
+        out.append(f"| {r['date']} | {r.get('model', 'features')} | {r['variant']} | {r.get('calibration_images', 0)} | {r['MB']:.2f} | {r['share_of_float32']:.0%} | "
                    f"{r['val_agreement']:.1%} | {r['val_accuracy']:.1%} | {r['test_agreement']:.1%} | {r['test_accuracy']:.1%} | "
                    f"{r['ms_per_image_batch32']:.1f} | {one} |")
     return out

@@ -572,6 +572,22 @@ class _Steps:  # times each step of a check and says what it found
             print(f"{message} ({self.seconds[step]:.1f} s)", flush=True)
 
 
+def _features_of(images, backbone, weights, image_size, batch_size, extractor, model, cache) -> tuple:  # (extractor, features, size)
+    if model is not None:  # a trained course model: the features its softmax reads, at its own input size
+        extractor, image_size = model_features(model), model.input_shape[1]
+    if extractor is None:
+        extractor = build_feature_extractor(backbone, weights, image_size)
+    return extractor, extract_features(extractor, images, image_size, batch_size, verbose=0, cache=cache)[0], image_size
+
+
+def _split_and_labels(images, features, groups, folds, epochs, seed) -> tuple:  # (where, leak, probabilities, suspects)
+    num_classes = len(images.class_names)
+    where = split_names(images, split_by_class(images, seed=seed))
+    leak = leak_effect(features, images.labels, where, groups, num_classes, epochs, seed)
+    probabilities = out_of_fold_probabilities(features, images.labels, num_classes, folds, epochs, seed)
+    return where, leak, probabilities, label_suspects(probabilities, images.labels)
+
+
 def check_folder(
     root,  # a folder with one sub-folder per class
     backbone:str="mobilenet_v2",  # the network whose features compare images
@@ -591,13 +607,9 @@ def check_folder(
     "Check a folder before training on it: unusable files, duplicates, leaks across the split, likely label errors, its shape. It only reads."
     steps = _Steps(verbose)
     files = read_files(root, exclude)
-    images, labels, num_classes = files.images, files.images.labels, len(files.images.class_names)
+    images, num_classes = files.images, len(files.images.class_names)
     steps.done("read", f"{len(images):,} images in {num_classes} classes, {len(files.unreadable)} unusable file(s)")
-    if model is not None:
-        extractor, image_size = model_features(model), model.input_shape[1]
-    if extractor is None:
-        extractor = build_feature_extractor(backbone, weights, image_size)
-    features = extract_features(extractor, images, image_size, batch_size, verbose=0, cache=cache)[0]
+    extractor, features, image_size = _features_of(images, backbone, weights, image_size, batch_size, extractor, model, cache)
     steps.done("features", f"features of every image from {extractor.name}")
     study = study_copies(extractor, images, features, image_size, seed=seed)
     threshold = study.threshold if threshold is None else check_threshold(threshold)
@@ -608,10 +620,7 @@ def check_folder(
                              f"(similarity {threshold:.3f} or more)")
     problems, where, leak, probabilities, suspects = folder_problems(files, image_size), None, None, None, np.zeros(0, int)
     if num_classes >= 2 and min(images.class_counts().values()) >= 3:
-        where = split_names(images, split_by_class(images, seed=seed))
-        leak = leak_effect(features, labels, where, groups, num_classes, epochs, seed)
-        probabilities = out_of_fold_probabilities(features, labels, num_classes, folds, epochs, seed)
-        suspects = label_suspects(probabilities, labels)
+        where, leak, probabilities, suspects = _split_and_labels(images, features, groups, folds, epochs, seed)
         steps.done("split and labels", f"{leak['leaked test images']} test image(s) with a copy in training; "
                                        f"{len(suspects)} likely label error(s)")
     else:

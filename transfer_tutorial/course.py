@@ -18,12 +18,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from .data import DatasetError, course_datasets, course_splits, make_dataset, staged
-from .baseline import build_baseline, compile_classifier, fit_classifier, plot_history
+from .data import DatasetError, course_datasets, course_splits, staged
+from .baseline import plot_history, train_baseline
 from .transfer import build_feature_extractor, feature_cache_dir, fine_tune, fit_head_on_features
-from .evaluation import (NoneOfThese, evaluate_model, expected_calibration_error, features_and_probabilities,
-                                          fit_temperature, learning_curve, most_confused, plot_confusion_matrix, plot_learning_curve,
-                                          plot_top_losses, save_model, scale_probabilities, with_temperature)
+from .evaluation import (evaluate_model, expected_calibration_error, learning_curve, make_trustworthy, most_confused,
+                                          plot_confusion_matrix, plot_learning_curve, plot_top_losses, save_model, scale_probabilities)
 
 try:
     import fcntl  # POSIX: a lock that the system releases when its process ends, however it ends
@@ -173,19 +172,9 @@ class _Run:
         (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
         return metrics
 
-    def trustworthy(self, model, views=None) -> tuple:  # (calibrated model, temperature, NoneOfThese)
-        "The evaluation lesson's two steps, on the validation split: the temperature, then the similarity threshold."
-        if views is None:  # {split: (probabilities, features)}, from one pass over the unaugmented images
-            both = features_and_probabilities(model)
-            views = {s: both.predict(make_dataset(self.splits[s], model.input_shape[1:3], self.batch_size), verbose=0)
-                     for s in ("train", "val")}
-        temperature = fit_temperature(np.asarray(views["val"][0], dtype=np.float64), self.splits["val"].labels)
-        none_of_these = NoneOfThese.fit(views["train"][1], self.splits["train"].labels, len(self.class_names))
-        return with_temperature(model, temperature), temperature, none_of_these.choose_threshold(views["val"][1], keep=0.95)
-
     def record(self, name, model, history, evaluation, seconds_by_step, val_accuracy=None, kept_epoch=None, views=None):
         self.histories[name] = history
-        calibrated, temperature, none_of_these = self.trustworthy(model, views)
+        calibrated, temperature, none_of_these = make_trustworthy(model, self.splits, self.batch_size, views=views)
         save_model(calibrated, self.out / f"{name}.keras", self.class_names, temperature=temperature, none_of_these=none_of_these)
         _save_figure(plot_confusion_matrix(evaluation), self.out / f"confusion_{name}.png")
         _save_figure(plot_top_losses(evaluation), self.out / f"top_losses_{name}.png")
@@ -203,10 +192,9 @@ class _Run:
             most_confused=most_confused(evaluation, 5))
 
     def scratch(self):
-        config = self.config
-        with self.distribution.scope():
-            model = compile_classifier(build_baseline(len(self.class_names), config.image_size))
-        history = fit_classifier(model, self.data["train"], self.data["val"], config.epochs, verbose=self.verbose)
+        with self.distribution.scope():  # the baseline lesson's training: seeded, built, compiled and fitted
+            model, history = train_baseline(self.config, len(self.class_names), self.data["train"], self.data["val"],
+                                            verbose=self.verbose)
         evaluation = evaluate_model(model, self.splits["test"], self.batch_size)
         self.record("scratch", model, history, evaluation, {"training": sum(history.history["seconds"])})
 
@@ -221,8 +209,7 @@ class _Run:
                                        verbose=self.verbose, cache=self.cache)
         if "features" in self.methods:  # the test features are computed already: the head is evaluated on them
             evaluation = evaluate_model(run.head, splits["test"], self.batch_size, inputs=run.features["test"][0])
-            views = {s: (run.head.predict(run.features[s][0], verbose=0), run.features[s][0]) for s in ("train", "val")}
-            self.record("features", run.model, run.history, evaluation, run.seconds, views=views)
+            self.record("features", run.model, run.history, evaluation, run.seconds, views=run.views())
         if self.with_learning_curve:
             self.learning_curve(run.features)
         if "finetune" in self.methods:
@@ -248,7 +235,7 @@ class _Run:
         references = {f"chance (1 in {n})": 1 / n}
         if "scratch" in self.results:
             references = {"scratch CNN, all training images": self.results["scratch"]["test_accuracy"], **references}
-        _save_figure(plot_learning_curve(self.curve, references), self.out / "learning_curve.png")
+        _save_figure(plot_learning_curve(self.curve, references, split="test"), self.out / "learning_curve.png")
 
 
     def metrics(self) -> dict:

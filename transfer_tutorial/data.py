@@ -659,8 +659,11 @@ def course_folder(config:CourseConfig) -> Path:
     if config.course_dir is not None:
         return Path(config.course_dir)
     if config.profile != "full":
-        import tempfile
-        return Path(_SMOKE_COURSE_DIRS.setdefault(config.profile, tempfile.mkdtemp(prefix="transfer_tutorial_course_")))
+        if config.profile not in _SMOKE_COURSE_DIRS:
+            import atexit, shutil, tempfile
+            _SMOKE_COURSE_DIRS[config.profile] = tempfile.mkdtemp(prefix="transfer_tutorial_course_")
+            atexit.register(shutil.rmtree, _SMOKE_COURSE_DIRS[config.profile], ignore_errors=True)  # gone with the process
+        return Path(_SMOKE_COURSE_DIRS[config.profile])
     return keras_home() / "transfer_tutorial" / "course"
 
 

@@ -28,8 +28,8 @@ __all__ = ['HEAT_MAP_COLOURS', 'NONE_OF_THE_CLASSES', 'Evaluation', 'evaluate_mo
            'grad_cam', 'plot_grad_cam', 'show_grad_cam', 'stratified_subset', 'LearningCurve', 'learning_curve',
            'plot_learning_curve', 'predict_image', 'show_prediction', 'expected_calibration_error', 'plot_reliability',
            'scale_probabilities', 'fit_temperature', 'with_temperature', 'features_and_probabilities', 'auroc',
-           'check_threshold', 'NoneOfThese', 'Answer', 'answer_image', 'ModelFileError', 'save_model', 'load_model',
-           'load_none_of_these']
+           'check_threshold', 'NoneOfThese', 'Answer', 'answer_image', 'make_trustworthy', 'ModelFileError',
+           'save_model', 'load_model', 'load_none_of_these']
 
 # %% ../nbs/03_evaluation.ipynb #48d23f3a
 @dataclass
@@ -448,7 +448,7 @@ def learning_curve(
 def plot_learning_curve(
     curve:LearningCurve,
     references:dict|None=None,  # {label: accuracy} drawn as horizontal lines, e.g. the scratch CNN's accuracy on `split`
-    split:str="test",  # which accuracy to draw: "val" (where choices are made, as in the evaluation lesson) or "test"
+    split:str="val",  # which accuracy to draw: "val" (where choices are made) or "test" (once they are made)
 ):
     "Accuracy against training images per class (log axis): the mean over the seeds and each seed; returns the figure."
     per_class = curve.train_images / curve.num_classes  # "all": the split's average per class
@@ -725,6 +725,22 @@ def answer_image(
     top = np.argsort(-probabilities[0], kind="stable")[:k]
     return Answer([(class_names[i], float(probabilities[0, i])) for i in top], float(none_of_these.scores(features)[0]),
                   none_of_these.threshold)
+
+# %% ../nbs/03_evaluation.ipynb #e4a18308
+def make_trustworthy(
+    model:keras.Model,  # a classifier of the course: it ends in a Dense softmax
+    splits:dict,  # {"train": ImageList, "val": ImageList, ...}, e.g. from `course_splits`
+    batch_size:int=32,
+    keep:float=0.95,  # the share of the known validation images the threshold keeps
+    views:dict|None=None,  # {"train": (probabilities, features), "val": ...} already computed: no pass over the images
+) -> tuple:  # (the model with its temperature, the temperature, a `NoneOfThese` with its threshold)
+    "The temperature fitted on validation and a 'none of these' threshold chosen there, with the model they calibrate."
+    if views is None:
+        view = features_and_probabilities(model)
+        views = {s: view.predict(make_dataset(splits[s], model.input_shape[1:3], batch_size), verbose=0) for s in ("train", "val")}
+    temperature = fit_temperature(np.asarray(views["val"][0], dtype=np.float64), splits["val"].labels)
+    none_of_these = NoneOfThese.fit(views["train"][1], splits["train"].labels, len(splits["train"].class_names))
+    return with_temperature(model, temperature), temperature, none_of_these.choose_threshold(views["val"][1], keep=keep)
 
 # %% ../nbs/03_evaluation.ipynb #d8a2d138
 class ModelFileError(ValueError):
