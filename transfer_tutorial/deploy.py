@@ -437,32 +437,48 @@ def load_exported(
     return ExportedModel(path)
 
 # %% ../nbs/04_deploy.ipynb #e6676531
+def _interleaved_ms(exported:dict, images, rounds:int) -> dict:  # {name: median ms per image, batch of one}
+    # each round times every export on the same images: a machine that speeds up or slows down during the
+    # comparison (a shared CPU does) weighs on every export alike; the figure is the median over the rounds
+    per_round = {name: [] for name in exported}
+    for _ in range(rounds):
+        for name, model in exported.items():
+            seconds = []
+            for image in images:
+                start = time.perf_counter()
+                model.predict(image[None])
+                seconds.append(time.perf_counter() - start)
+            per_round[name].append(1000 * float(np.median(seconds)))
+    return {name: float(np.median(r)) for name, r in per_round.items()}
+
+
 def compare_exports(
     model:keras.Model,  # the Keras model the exports came from
     exports:dict,  # {name: path of an export}
     images:ImageList,  # labelled images to compare on, e.g. the test split
     batch_size:int=32,
+    timing_images:int=100,  # the first images of `images`, timed one at a time ...
+    rounds:int=5,  # ... in this many rounds, every export in every round
 ) -> list:  # one dict per model: format, MiB, top-1 agreement, accuracy, ms per image
     "Top-1 agreement with `model`, accuracy, size and median time per image (batch of one) of every export."
     keras_probabilities = model.predict(make_dataset(images, model.input_shape[1:3], batch_size), verbose=0)
     keras_top1 = keras_probabilities.argmax(axis=1)
     rows = [{"model": "Keras model (in memory)", "MiB": None, "top-1 agreement": 1.0,
              "test accuracy": float((keras_top1 == images.labels).mean()), "ms per image": None}]
-    for name, path in exports.items():
-        exported = load_exported(path)
+    loaded = {name: load_exported(path) for name, path in exports.items()}
+    for name, exported in loaded.items():
         if exported.class_names != list(images.class_names):
-            raise ValueError(f"{labels_file(path)} does not list the classes of the images, in their order: "
+            raise ValueError(f"{labels_file(exports[name])} does not list the classes of the images, in their order: "
                              "compare an export with the data its model was trained on.")
-        top1, seconds = [], []
-        for batch, _ in make_dataset(images, exported.input_size, 1):
-            start = time.perf_counter()
-            top1.append(int(exported.predict(batch.numpy()).argmax()))
-            seconds.append(time.perf_counter() - start)
-        path = Path(path)
+    timed = np.concatenate([b.numpy() for b, _ in make_dataset(images.subset(np.arange(min(timing_images, len(images)))),
+                                                                model.input_shape[1:3], batch_size)])
+    ms = _interleaved_ms(loaded, timed, rounds)
+    for name, exported in loaded.items():
+        top1 = np.array([int(exported.predict(batch.numpy()).argmax()) for batch, _ in make_dataset(images, exported.input_size, 1)])
+        path = Path(exports[name])
         size = sum(f.stat().st_size for f in path.rglob("*")) if path.is_dir() else path.stat().st_size
-        top1 = np.array(top1)
         rows.append({"model": name, "MiB": size / 2**20, "top-1 agreement": float((top1 == keras_top1).mean()),
-                     "test accuracy": float((top1 == images.labels).mean()), "ms per image": 1000 * float(np.median(seconds))})
+                     "test accuracy": float((top1 == images.labels).mean()), "ms per image": ms[name]})
     return rows
 
 # %% ../nbs/04_deploy.ipynb #4d0f914e
