@@ -179,6 +179,20 @@ def quantization_tables(runs):
     return out
 
 
+def latency_tables(runs):
+    out = ["## TensorFlow Lite files timed in interleaved rounds (bench/tflite_latency.py)", "",
+           "quantization_search.py times each variant once, one after the other: on 2026-12-07 three byte-identical int8 "
+           "files (cuts 0.85, 1.0 and 1.3 leave the same tensor in float) took 1.92, 3.41 and 2.81 ms an image that way. "
+           "Here every round times every file on the same test images, one image at a time; the figure is the median over "
+           "the rounds (each round's own median over the images), min and max of the rounds beside it.", "",
+           "| date | model | images x rounds | file | ms per image (min - max) | speed-up over the first |", "|---|---|---|---|---|---|"]
+    for r in runs:
+        for name, f in r["files"].items():
+            out.append(f"| {r['date']} | {r['model']} | {r['images']} x {r['rounds']} | {name} | "
+                       f"{f['ms_median']:.2f} ({f['ms_min']:.2f} - {f['ms_max']:.2f}) | {f['speedup_vs_first']:.2f}x |")
+    return out
+
+
 def epoch_tables(runs):
     out = ["## One epoch of the baseline CNN: input pipeline against network (bench/epoch_profile.py)", "",
            "The training split of Caltech-101 (4,341 images, 224 px, batches of 32), one epoch per line, in one run; "
@@ -192,11 +206,13 @@ def epoch_tables(runs):
 
 
 def main():
-    names = ("finetune_runs.jsonl", "extraction_speed.jsonl", "head_runs.jsonl", "quantization_runs.jsonl", "epoch_profile.jsonl")
+    names = ("finetune_runs.jsonl", "extraction_speed.jsonl", "head_runs.jsonl", "quantization_runs.jsonl", "epoch_profile.jsonl",
+             "tflite_latency.jsonl")
     machine = {r.get("machine") for name in names for r in rows(name)}
     text = ["# Every recorded run", "", f"Machines: {', '.join(sorted(m for m in machine if m))}; TensorFlow 2.21, Keras 3.15.", "",
             *finetune_tables(rows("finetune_runs.jsonl")), "", *ensemble_tables(rows("ensemble_runs.jsonl")), "", *head_tables(rows("head_runs.jsonl")), "",
-            *quantization_tables(rows("quantization_runs.jsonl")), "", *speed_tables(rows("extraction_speed.jsonl")), "",
+            *quantization_tables(rows("quantization_runs.jsonl")), "",
+            *latency_tables(rows("tflite_latency.jsonl")), "", *speed_tables(rows("extraction_speed.jsonl")), "",
             *epoch_tables(rows("epoch_profile.jsonl")), ""]
     (HERE / "RUNS.md").write_text("\n".join(text))
     print("\n".join(text))
