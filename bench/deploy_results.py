@@ -16,7 +16,9 @@ MARKER = "<!-- deployment: written by bench/deploy_results.py -->"
 
 def cell_output(cells, source_start):
     cell = next(c for c in cells if c["cell_type"] == "code" and "".join(c["source"]).startswith(source_start))
-    return "".join("".join(o.get("text", "")) for o in cell.get("outputs", []) if o.get("output_type") == "stream").strip()
+    # printed text, and tables the lesson displays as Markdown
+    return "".join("".join(o.get("text", "")) if o.get("output_type") == "stream" else "".join(o.get("data", {}).get("text/markdown", ""))
+                   for o in cell.get("outputs", [])).strip()
 
 
 def main():
