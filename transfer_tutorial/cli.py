@@ -16,8 +16,6 @@ import urllib.request
 import warnings
 from pathlib import Path
 
-from .data import quiet_stderr
-
 # TensorFlow and the course modules are imported inside the functions that need them, so that
 # `transfer-tutorial --help` and argument errors answer at once, before TensorFlow loads (several seconds).
 
@@ -30,6 +28,7 @@ def start_tensorflow_quietly(
     join_timeout:float=300,  # seconds to wait for the cluster's other workers
 ):  # the cluster's strategy when one was joined, else None
     "Import TensorFlow, optionally join TF_CONFIG's cluster, and start the devices, with the C++ start-up notes muted."
+    from transfer_tutorial.data import quiet_stderr
     with quiet_stderr() as real_stderr:
         import tensorflow as tf
         import keras  # noqa: F401
@@ -53,16 +52,18 @@ def imagenet_reachable(
     timeout:float=3,  # seconds: no answer by then counts as offline, whatever the network does later
 ) -> bool:
     "Whether the server of Keras' ImageNet weights has the file, answered within `timeout` seconds (a name lookup that hangs counts as no)."
-    answered = threading.Event()
+    found, answered = [], threading.Event()
     def ask():
         try:
             with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout) as reply:
-                if reply.status == 200:
-                    answered.set()
-        except (OSError, ValueError):  # no network, no such host, an HTTP error, a proxy's refusal
+                found.append(reply.status == 200)
+        except (OSError, ValueError):  # no network, no such host, an HTTP error, a proxy's refusal: a no, at once
             pass
+        finally:
+            answered.set()
     threading.Thread(target=ask, daemon=True).start()
-    return answered.wait(timeout)
+    answered.wait(timeout)
+    return found == [True]
 
 # %% ../nbs/07_cli.ipynb #5ecbf507
 class _Parser(argparse.ArgumentParser):
