@@ -504,6 +504,9 @@ def main(argv:list|None=None) -> int:  # exit status
         parser.print_help()
         return 0
     if args.command == "run" and os.environ.get("TF_CONFIG", "").strip():  # joining waits for every worker: say so first
+        from transfer_tutorial.data import quiet_stderr
+        with quiet_stderr():  # TensorFlow loaded first, so that the message means the wait has begun (Ctrl-C stops it)
+            import tensorflow  # noqa: F401
         print(f"transfer-tutorial: joins the cluster of TF_CONFIG and waits for the others (at most {args.join_timeout:g} s).",
               file=sys.stderr, flush=True)
     with _messages_as_lines():
