@@ -16,6 +16,12 @@ Each run's probabilities on val and test (and their mirror images) are kept unde
 seeds (the mean of their probabilities) are then scored without training anything:
 
     python bench/finetune_search.py --data DIR --weights FILE --ensembles --recipes ft14_8ep
+
+With --eval-sizes 256 288 every model trained on the 224 px activations is also scored on the val and test images
+resized to those sizes (the blocks above the cut and the global average pooling take any spatial size), with and
+without mirror TTA:
+
+    python bench/finetune_search.py --data DIR --weights FILE --recipes ft14_8ep --seeds 0 1 2 --eval-sizes 256 288
 """
 from __future__ import annotations
 
@@ -132,8 +138,33 @@ def activations(args, cut=CUT):
     return out
 
 
+def sized_activations(args, size, cut=CUT):
+    "Activations at the cut of the val and test images (and their mirror images) resized to `size` px, not 224."
+    cache = Path(args.cache.replace(".npz", f"_{size}px.npz" if cut == CUT else f"_{cut}_{size}px.npz"))
+    if cache.exists():
+        with np.load(cache) as z:
+            return {k: z[k] for k in z.files}
+    config = course_config("full", data_dir=args.data, weights=args.weights, backbone="mobilenet_v2")
+    splits = {k: v for k, v in course_splits(config).items() if k != "train"}
+    extractor = build_feature_extractor("mobilenet_v2", config.weights, size)
+    backbone = extractor.get_layer("backbone")
+    images = keras.Input((size, size, 3))
+    lower = keras.Model(images, keras.Model(backbone.input, backbone.get_layer(cut).input)(extractor.layers[1](images), training=False))
+    out = {}
+    for name, split in splits.items():
+        t = time.perf_counter()
+        out[name] = lower.predict(make_dataset(split, size, 32), verbose=0).astype(np.float16)
+        flipped = make_dataset(split, size, 32).map(lambda x, y: (tf.image.flip_left_right(x), y))
+        out[name + "_flipped"] = lower.predict(flipped, verbose=0).astype(np.float16)
+        out[name + "_labels"] = split.labels
+        print(f"{name} at {size} px, and mirrored: {time.perf_counter() - t:.0f} s", flush=True)
+    np.savez(cache, **out)
+    return out
+
+
 def upper_model(args, first_trained, cut=CUT):
-    net = keras.applications.MobileNetV2(include_top=False, weights=args.weights, pooling="avg", input_shape=(224, 224, 3))
+    # spatial size left open: trained on the 224 px activations, the same weights can then read larger images'
+    net = keras.applications.MobileNetV2(include_top=False, weights=args.weights, pooling="avg", input_shape=(None, None, 3))
     upper = keras.Model(net.get_layer(cut).input, net.output)
     start = [l.name for l in upper.layers].index(first_trained) if first_trained else len(upper.layers)
     for i, layer in enumerate(upper.layers):
@@ -148,7 +179,7 @@ def run(args, acts, recipe, seed):
         acts = {**acts, **{f"train{s}": np.concatenate([acts[f"train{s}"], acts[f"val{s}"]]) for s in ("", "_flipped", "_labels")}}
     keras.utils.set_random_seed(seed)
     n_classes = int(acts["train_labels"].max()) + 1
-    cut = keras.Input(acts["train"].shape[1:], name="cut")
+    cut = keras.Input((None, None, acts["train"].shape[-1]), name="cut")
     upper = upper_model(args, first, extra["cut"])
     head = keras.layers.Dense(n_classes, activation="softmax", name="predictions")
     model = (GroupRates if "rates" in extra else keras.Model)(cut, head(upper(cut, training=False)))
@@ -194,6 +225,12 @@ def run(args, acts, recipe, seed):
                 probs[k] = model.predict(acts[k].astype(np.float32), batch_size=64, verbose=0)
             p = probs[split] + probs[split + "_flipped"]
             tta[split + "_tta_accuracy"] = float((p.argmax(1) == acts[split + "_labels"]).mean())
+    for size in args.eval_sizes:  # the trained model on larger images: more pixels of each object ("FixRes")
+        sized = sized_activations(args, size, extra["cut"])
+        for split in ("test",) if refit else ("val", "test"):
+            p, q = (model.predict(sized[k].astype(np.float32), batch_size=64, verbose=0) for k in (split, split + "_flipped"))
+            tta[f"{split}_{size}px_accuracy"] = float((p.argmax(1) == sized[split + "_labels"]).mean())
+            tta[f"{split}_{size}px_tta_accuracy"] = float(((p + q).argmax(1) == sized[split + "_labels"]).mean())
     if args.save_probs:  # for ensembles of seeds, afterwards (--ensembles)
         Path(args.save_probs).mkdir(parents=True, exist_ok=True)
         np.savez(Path(args.save_probs) / f"{recipe}_seed{seed}.npz", seconds=seconds, **probs,
@@ -274,6 +311,8 @@ def main():
     p.add_argument("--fine-tune-epochs", type=int, help="with --course: at most this many epochs (default: the course's)")
     p.add_argument("--patience", type=int, default=2, help="with --course: epochs without a better validation accuracy before stopping")
     p.add_argument("--save-probs", default="runs/finetune_probs", help="keep each run's val / test probabilities here ('' not to)")
+    p.add_argument("--eval-sizes", nargs="*", type=int, default=[],
+                   help="also score each trained model on val / test images resized to these sizes (px), with and without mirror TTA")
     p.add_argument("--ensembles", action="store_true", help="score every pair of seeds of --recipes from --save-probs; train nothing")
     args = p.parse_args()
     if args.ensembles:
@@ -284,6 +323,8 @@ def main():
         return
     for recipe in args.recipes:
         acts = activations(args, recipe_settings(recipe)[-1]["cut"])
+        for size in args.eval_sizes:  # extracted before any training, so that a failure shows at once
+            sized_activations(args, size, recipe_settings(recipe)[-1]["cut"])
         for seed in args.seeds:
             run(args, acts, recipe, seed)
 

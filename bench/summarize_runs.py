@@ -70,8 +70,8 @@ def finetune_tables(runs):
                        f"{med('test_tta_accuracy'):.1%} | {med('seconds'):.0f} |")
         out += ["", "`runs` counts every run: on 2026-12-07 ft14_8ep and ft14_8ep_spread ran again with seeds 0-2 (and for the first "
                 "time 3-5), from activations extracted again in a new checkout; seeds 0-2 did not give the figures of their first runs "
-                "(the cause, new activations or the CPU kernels' order of summation, was not isolated), so the means and medians "
-                "above pool the repeats. Every mean validation accuracy lies within 0.2 points of 94.4%: no single-model recipe wins."]
+                "(the cause, new activations or the CPU kernels' order of summation, was not isolated), and on 2026-12-08 seeds "
+                "0-2 of ft14_8ep ran a third time (with `--eval-sizes`, below); the means and medians above pool the repeats. Every mean validation accuracy lies within 0.2 points of 94.4%: no single-model recipe wins."]
     refits = defaultdict(list)  # trained on train + val after the choice: only the test split measures them
     for r in runs:
         if r.get("trained_on") == "train + val":
@@ -84,11 +84,36 @@ def finetune_tables(runs):
             med = lambda k: statistics.median(r[k] for r in rs)
             out.append(f"| {name} | {len(rs)} | {', '.join(str(r['seed']) for r in rs)} | {med('test_accuracy'):.1%} | "
                        f"{med('test_tta_accuracy'):.1%} | {', '.join(pct(r['test_accuracy']) for r in rs)} | {med('seconds'):.0f} |")
+    sized = [r for r in runs if "val_256px_accuracy" in r]  # scored on larger val / test images too (--eval-sizes)
+    if sized:
+        sizes = sorted({int(k.split("_")[1][:-2]) for r in sized for k in r if k.startswith("val_") and k.endswith("px_accuracy")})
+        out += ["", "Test-time image size (`--eval-sizes`): each model trained on 224 px images (the cached activations) and scored "
+                "on the val and test images resized to a larger size as well; the blocks above the cut and the global average pooling "
+                "take any spatial size. Each cell: without / with mirror TTA.", "",
+                "| date | recipe | seed | " + " | ".join(f"val {s} px | test {s} px" for s in [224, *sizes]) + " |",
+                "|---|---|---|" + "---|---|" * (1 + len(sizes))]
+        def both(r, split, size):
+            key = split if size == 224 else f"{split}_{size}px"
+            return f"{r[key + '_accuracy']:.1%} / {r[key + '_tta_accuracy']:.1%}"
+        for r in sized + ["mean"]:
+            if r == "mean":
+                r = {"date": "mean", "recipe": "", "seed": f"{len(sized)} seeds",
+                     **{k: statistics.mean(x[k] for x in sized) for k in sized[0] if k.endswith("accuracy") and "head" not in k}}
+            out.append(f"| {r['date']} | {r['recipe']} | {r['seed']} | "
+                       + " | ".join(f"{both(r, 'val', s)} | {both(r, 'test', s)}" for s in [224, *sizes]) + " |")
+        mean_val = {s: statistics.mean(x["val_accuracy" if s == 224 else f"val_{s}px_accuracy"] for x in sized) for s in [224, *sizes]}
+        best = max(mean_val, key=mean_val.get)
+        out += ["", "Mean validation accuracy by test-time size: " + ", ".join(f"{v:.1%} at {s} px" for s, v in mean_val.items())
+                + (f": larger images lose, and the lessons keep 224 px. Test-time resolution gains (FixRes, Touvron et al. 2019) "
+                   "come from training on random-resized crops, which make objects look larger in training than at test; this "
+                   "recipe trains on whole images squeezed to 224 px." if best == 224 else f": {best} px wins on validation.")]
     out += ["", "2026-11-29 ran on an AMD EPYC CPU, 2026-12-01 on an Intel Xeon (the activations read from the feature cache "
             "of that day's lesson recording, the runs beside another recording), 2026-12-06 and the first 2026-12-07 runs on an Intel Xeon, the later 2026-12-07 runs (seeds 0-5 of ft14_8ep and "
             "ft14_8ep_spread, with kept probabilities) on an AMD EPYC, alone on the CPU (its seconds are the head's 10 epochs "
             "and the fine-tuning, activations read from the search's own cache). The ft14_8ep_trainval runs (2026-12-07, AMD EPYC) "
-            "ran alone on the CPU except for two page renderings (about a minute of Chromium and nbconvert) during seed 0."]
+            "ran alone on the CPU except for two page renderings (about a minute of Chromium and nbconvert) during seed 0. The 2026-12-08 runs (ft14_8ep, seeds 0-2, with `--eval-sizes 256 288`) ran on an "
+            "AMD EPYC, alone on the CPU; their seconds are longer than the 2026-12-07 runs': the model's spatial size is left open "
+            "there so that it can read the larger images, or the machine was slower (not isolated)."]
     return out
 
 

@@ -16,9 +16,11 @@ saying when and where they were recorded. It is the only thing that writes outpu
 runs the lessons in the smoke profile with every cell removed whose source nbdev's docs processing deletes
 (`#| hide`, `#| export`, `#| exporti`; `#| exports` stays) or Quarto does not show (`#| echo: false`), and the
 `#| slow` ones: what a reader who copies
-the rendered page gets. It fails when a visible cell needs a name that only a dropped cell defines.
+the rendered page gets. It fails when a visible cell needs a name that only a dropped cell defines. These smoke
+runs do not depend on each other and run as many at a time as the machine has cores (`--jobs`).
 """
 import argparse
+import concurrent.futures
 import datetime
 import json
 import os
@@ -236,6 +238,7 @@ def main():
     parser.add_argument("--cell-timeout", type=int, default=3600, help="seconds one cell may take")
     parser.add_argument("--keep-feature-cache", action="store_true",
                         help="reuse the features and course folder an earlier run of this command left in --out (default: start with none)")
+    parser.add_argument("--jobs", type=int, help="with --visible-only: lessons run at a time (default: the CPU count)")
     parser.add_argument("--execute-one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.record and args.visible_only:
@@ -250,27 +253,35 @@ def main():
     if not args.keep_feature_cache:
         shutil.rmtree(Path(args.out) / "feature_cache", ignore_errors=True)
         shutil.rmtree(Path(args.out) / "course", ignore_errors=True)
-    results = []
-    for name in names:
+    def run_child(name):
         argv = [sys.executable, __file__, "--execute-one", name, "--out", args.out, "--cell-timeout", str(args.cell_timeout)]
         argv += [f"--{k}={v}" for k, v in (("data", args.data), ("weights", args.weights), ("backbone", args.backbone)) if v]
         argv += ["--visible-only"] if args.visible_only else []
-        print(f"{name}: running ...", flush=True)
         child = subprocess.run(argv, capture_output=True, text=True)
         try:
-            result = json.loads(child.stdout.strip().splitlines()[-1])
+            return json.loads(child.stdout.strip().splitlines()[-1])
         except (IndexError, ValueError):
-            result = dict(lesson=name, ok=False, error=(child.stderr.strip().splitlines() or ["no output"])[-1], seconds=None, peak_rss_mb=None)
-        results.append(result)
-        print(f"{name}: {'passed' if result['ok'] else 'FAILED'} in {result['seconds']} s, peak memory {result['peak_rss_mb']} MB"
-              + ("" if result["ok"] else f"\n    {result['error']}"), flush=True)
-        if args.record and result["ok"]:
-            try:
-                record(name, args, result, info)
-                print(f"{name}: outputs written to nbs/{name}.ipynb", flush=True)
-            except Exception as e:  # one lesson that cannot be recorded does not stop the others
-                result.update(ok=False, error=f"not recorded: {type(e).__name__}: {e}")
-                print(f"{name}: NOT recorded: {result['error']}", flush=True)
+            return dict(lesson=name, ok=False, error=(child.stderr.strip().splitlines() or ["no output"])[-1], seconds=None, peak_rss_mb=None)
+
+    # the full profile runs one lesson at a time: its lessons share a course folder, in order, and its times are
+    # reported; the smoke lessons of --visible-only are independent of each other and run --jobs at a time
+    jobs = max(1, args.jobs or ((os.cpu_count() or 1) if args.visible_only else 1))
+    if jobs > 1 and not args.visible_only:
+        parser.error("--jobs > 1 only with --visible-only: the full profile's lessons build on each other")
+    print(f"running {len(names)} lessons, {jobs} at a time" if jobs > 1 else f"running {len(names)} lessons", flush=True)
+    results = []
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        for name, result in zip(names, pool.map(run_child, names)):
+            results.append(result)
+            print(f"{name}: {'passed' if result['ok'] else 'FAILED'} in {result['seconds']} s, peak memory {result['peak_rss_mb']} MB"
+                  + ("" if result["ok"] else f"\n    {result['error']}"), flush=True)
+            if args.record and result["ok"]:
+                try:
+                    record(name, args, result, info)
+                    print(f"{name}: outputs written to nbs/{name}.ipynb", flush=True)
+                except Exception as e:  # one lesson that cannot be recorded does not stop the others
+                    result.update(ok=False, error=f"not recorded: {type(e).__name__}: {e}")
+                    print(f"{name}: NOT recorded: {result['error']}", flush=True)
     (Path(args.out) / "summary.json").write_text(json.dumps(dict(lessons=results, args={k: v for k, v in vars(args).items() if k != "execute_one"}), indent=1))
     print("\n| lesson | outcome | wall time | peak memory |\n|---|---|---|---|")
     for r in results:
