@@ -243,6 +243,11 @@ def main():
     args = parser.parse_args()
     if args.record and args.visible_only:
         parser.error("--record takes the full profile; --visible-only is a check")
+    # the full profile runs one lesson at a time: its lessons share a course folder, in order, and its times are
+    # reported; the smoke lessons of --visible-only are independent of each other and run --jobs at a time
+    jobs = max(1, args.jobs or ((os.cpu_count() or 1) if args.visible_only else 1))
+    if jobs > 1 and not args.visible_only:
+        parser.error("--jobs > 1 only with --visible-only: the full profile's lessons build on each other")
     args.out = str(Path(args.out or ROOT / "runs" / ("visible" if args.visible_only else "lessons")).resolve())
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.execute_one:
@@ -263,11 +268,6 @@ def main():
         except (IndexError, ValueError):
             return dict(lesson=name, ok=False, error=(child.stderr.strip().splitlines() or ["no output"])[-1], seconds=None, peak_rss_mb=None)
 
-    # the full profile runs one lesson at a time: its lessons share a course folder, in order, and its times are
-    # reported; the smoke lessons of --visible-only are independent of each other and run --jobs at a time
-    jobs = max(1, args.jobs or ((os.cpu_count() or 1) if args.visible_only else 1))
-    if jobs > 1 and not args.visible_only:
-        parser.error("--jobs > 1 only with --visible-only: the full profile's lessons build on each other")
     print(f"running {len(names)} lessons, {jobs} at a time" if jobs > 1 else f"running {len(names)} lessons", flush=True)
     results = []
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
