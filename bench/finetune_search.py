@@ -110,56 +110,63 @@ def recipe_settings(recipe):
     return first, lr, epochs, smoothing, flips, head_epochs, extra
 
 
-def activations(args, cut=CUT):
-    cache = Path(args.cache if cut == CUT else args.cache.replace(".npz", f"_{cut}.npz"))
-    if cache.exists():
-        with np.load(cache) as z:
-            return {k: z[k] for k in z.files}
-    config = course_config("full", data_dir=args.data, weights=args.weights, backbone="mobilenet_v2")
-    splits = course_splits(config)
-    extractor = build_feature_extractor("mobilenet_v2", config.weights, 224)
+def lower_model(config, size, cut=CUT):
+    "The frozen part of the backbone, images of `size` px in, the activations at the input of `cut` out."
+    extractor = build_feature_extractor("mobilenet_v2", config.weights, size)
     backbone = extractor.get_layer("backbone")
-    images = keras.Input((224, 224, 3))
-    lower = keras.Model(images, keras.Model(backbone.input, backbone.get_layer(cut).input)(
+    images = keras.Input((size, size, 3))
+    return keras.Model(images, keras.Model(backbone.input, backbone.get_layer(cut).input)(
         extractor.layers[1](images), training=False))  # layers[1]: the Preprocess layer
-    out = {}
-    for name, split in splits.items():
-        t = time.perf_counter()
-        out[name] = lower.predict(make_dataset(split, 224, 32), verbose=0).astype(np.float16)
-        out[name + "_labels"] = split.labels
-        print(f"{name}: {len(split)} images, {time.perf_counter() - t:.0f} s", flush=True)
-    for name, split in splits.items():  # mirrored: train for augmentation, val and test for test-time augmentation
-        t = time.perf_counter()
-        flipped = make_dataset(split, 224, 32).map(lambda x, y: (tf.image.flip_left_right(x), y))
-        out[name + "_flipped"] = lower.predict(flipped, verbose=0).astype(np.float16)
-        print(f"{name} flipped: {time.perf_counter() - t:.0f} s", flush=True)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **out)
+
+
+def split_activations(lower, split, size, flipped=False):
+    "The activations of one split's images (or of their mirror images), float16, in file order."
+    ds = make_dataset(split, size, 32)
+    if flipped:
+        ds = ds.map(lambda x, y: (tf.image.flip_left_right(x), y))
+    return lower.predict(ds, verbose=0).astype(np.float16)
+
+
+def cached(path, compute):
+    "The arrays in the .npz at `path`, or `compute()`'s, saved there first."
+    path = Path(path)
+    if path.exists():
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    out = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
     return out
+
+
+def activations(args, cut=CUT):
+    "Activations at the cut of every split at 224 px, and of their mirror images (train: augmentation; val, test: TTA)."
+    def compute():
+        config = course_config("full", data_dir=args.data, weights=args.weights, backbone="mobilenet_v2")
+        splits, lower, out = course_splits(config), lower_model(config, 224, cut), {}
+        for flipped in (False, True):
+            for name, split in splits.items():
+                t = time.perf_counter()
+                out[name + ("_flipped" if flipped else "")] = split_activations(lower, split, 224, flipped)
+                out[name + "_labels"] = split.labels
+                print(f"{name}{' flipped' if flipped else ''}: {len(split)} images, {time.perf_counter() - t:.0f} s", flush=True)
+        return out
+    return cached(args.cache if cut == CUT else args.cache.replace(".npz", f"_{cut}.npz"), compute)
 
 
 def sized_activations(args, size, cut=CUT):
     "Activations at the cut of the val and test images (and their mirror images) resized to `size` px, not 224."
-    cache = Path(args.cache.replace(".npz", f"_{size}px.npz" if cut == CUT else f"_{cut}_{size}px.npz"))
-    if cache.exists():
-        with np.load(cache) as z:
-            return {k: z[k] for k in z.files}
-    config = course_config("full", data_dir=args.data, weights=args.weights, backbone="mobilenet_v2")
-    splits = {k: v for k, v in course_splits(config).items() if k != "train"}
-    extractor = build_feature_extractor("mobilenet_v2", config.weights, size)
-    backbone = extractor.get_layer("backbone")
-    images = keras.Input((size, size, 3))
-    lower = keras.Model(images, keras.Model(backbone.input, backbone.get_layer(cut).input)(extractor.layers[1](images), training=False))
-    out = {}
-    for name, split in splits.items():
-        t = time.perf_counter()
-        out[name] = lower.predict(make_dataset(split, size, 32), verbose=0).astype(np.float16)
-        flipped = make_dataset(split, size, 32).map(lambda x, y: (tf.image.flip_left_right(x), y))
-        out[name + "_flipped"] = lower.predict(flipped, verbose=0).astype(np.float16)
-        out[name + "_labels"] = split.labels
-        print(f"{name} at {size} px, and mirrored: {time.perf_counter() - t:.0f} s", flush=True)
-    np.savez(cache, **out)
-    return out
+    def compute():
+        config = course_config("full", data_dir=args.data, weights=args.weights, backbone="mobilenet_v2")
+        splits, lower, out = course_splits(config), lower_model(config, size, cut), {}
+        for name in ("val", "test"):
+            t = time.perf_counter()
+            for flipped in (False, True):
+                out[name + ("_flipped" if flipped else "")] = split_activations(lower, splits[name], size, flipped)
+            out[name + "_labels"] = splits[name].labels
+            print(f"{name} at {size} px, and mirrored: {time.perf_counter() - t:.0f} s", flush=True)
+        return out
+    return cached(args.cache.replace(".npz", f"_{size}px.npz" if cut == CUT else f"_{cut}_{size}px.npz"), compute)
 
 
 def upper_model(args, first_trained, cut=CUT):
